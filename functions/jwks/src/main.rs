@@ -1,0 +1,26 @@
+//! Lambda entry point of the `jwks` function: read configuration once, build the Secrets
+//! Manager key store, and serve.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use jwks::Jwks;
+use lambda_http::service_fn;
+use lti_shared::clock::SystemClock;
+use lti_shared::config;
+use lti_shared::keystore::secrets_manager::SecretsManagerKeyStore;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let secret_id = config::required(config::SECRET_ID_VAR)?;
+    let cache_ttl = config::secret_cache_ttl()?;
+    let aws = config::aws_sdk_config().await;
+    let keys = SecretsManagerKeyStore::from_config(&aws, secret_id, cache_ttl);
+    let handler = Arc::new(Jwks::new(Arc::new(keys), Arc::new(SystemClock)));
+    lambda_http::run(service_fn(move |req| {
+        let handler = Arc::clone(&handler);
+        async move { Ok::<_, Infallible>(handler.handle(req).await) }
+    }))
+    .await
+}

@@ -1,0 +1,85 @@
+//! `ltictl`: the operations and local-run tool of the serverless LTI tool.
+//!
+//! It works on one of two backends: the embedded one (a data folder with a SQLite store and
+//! a key file; the default, `.lti` in the working folder) or the deployed one on AWS
+//! (`--aws`: a DynamoDB table and a Secrets Manager secret). The same commands, the same
+//! records, through the same ports the Lambda functions use.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub mod backend;
+mod commands;
+pub mod error;
+mod output;
+pub mod serve;
+
+pub use error::CliError;
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ltictl",
+    version,
+    about = "Run the LTI tool locally and manage its platforms, consumers and keys",
+    after_help = "Exit codes: 0 success, 1 failure, 2 usage error."
+)]
+pub struct Cli {
+    /// Where to keep data.
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// Print JSON instead of tables (for scripts).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Backend selection: the embedded data folder, or AWS.
+#[derive(Debug, Args)]
+pub struct BackendArgs {
+    /// Embedded backend: the data folder (created owner-only if missing).
+    #[arg(long, global = true, value_name = "DIR", conflicts_with = "aws")]
+    pub data_dir: Option<PathBuf>,
+    /// Use the deployed DynamoDB table and Secrets Manager secret. Region, credentials and
+    /// endpoint come from the standard AWS environment (AWS_PROFILE, AWS_REGION,
+    /// AWS_ENDPOINT_URL, ...).
+    #[arg(long, global = true)]
+    pub aws: bool,
+    /// The DynamoDB table (with --aws).
+    #[arg(long, global = true, env = "LTI_TABLE", value_name = "NAME")]
+    pub table: Option<String>,
+    /// The Secrets Manager secret name or ARN (with --aws).
+    #[arg(long, global = true, env = "LTI_SECRET_ID", value_name = "ID")]
+    pub secret_id: Option<String>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every function's handler on one local port.
+    Serve(serve::ServeArgs),
+    /// Manage LTI 1.3 platform registrations.
+    #[command(subcommand)]
+    Platform(commands::PlatformCommand),
+    /// Manage LTI 1.1 consumers.
+    #[command(subcommand)]
+    Consumer(commands::ConsumerCommand),
+    /// Manage the tool's signing keys.
+    #[command(subcommand)]
+    Keys(commands::KeysCommand),
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let backend = backend::Backend::open(&cli.backend).await?;
+    let out = output::Output::new(cli.json);
+    match cli.command {
+        Command::Serve(args) => serve::run_from_cli(backend, args).await,
+        Command::Platform(command) => commands::platform(&backend, &out, command).await,
+        Command::Consumer(command) => commands::consumer(&backend, &out, command).await,
+        Command::Keys(command) => commands::keys(&backend, &out, command).await,
+    }
+}

@@ -1,0 +1,189 @@
+//! `ltictl serve`: every function's handler on one local port.
+//!
+//! Each HTTP request becomes the `lambda_http::Request` the Lambda runtime would build, and is
+//! given to the very handler the function's `main` runs, so a local run exercises the same code
+//! as a deployment; only the adapters differ (embedded store and key file by default).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use jwks::Jwks;
+use lambda_http::Body;
+use lti_shared::clock::SystemClock;
+use lti_shared::http::ApiError;
+use tokio::net::TcpListener;
+use url::Url;
+
+use crate::CliError;
+use crate::backend::Backend;
+use crate::commands::ensure_keys;
+
+/// The largest request body accepted, like a Lambda function URL's 6 MB payload limit
+/// (launch forms are a few kilobytes).
+const MAX_BODY: usize = 6 * 1024 * 1024;
+
+/// `ltictl serve` options.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The port to listen on.
+    #[arg(long, default_value_t = 3000)]
+    pub port: u16,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// The public origin platforms and browsers use (default http://localhost:PORT). Put the
+    /// HTTPS URL of a tunnel or proxy here when a real LMS must reach this machine.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+/// One endpoint an LMS administrator configures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// What the LMS calls it.
+    pub label: &'static str,
+    /// The public URL.
+    pub url: Url,
+}
+
+/// The handlers behind one local port.
+pub struct App {
+    jwks: Jwks,
+    public_url: Url,
+}
+
+impl App {
+    /// The handlers over `backend`, publishing URLs under `public_url`.
+    pub fn new(backend: &Backend, public_url: Url) -> Self {
+        Self {
+            jwks: Jwks::new(backend.keys.clone(), Arc::new(SystemClock)),
+            public_url,
+        }
+    }
+
+    /// The values an LMS administrator pastes, for the functions that exist.
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        let at = |path: &str| {
+            let mut url = self.public_url.clone();
+            url.set_path(path);
+            url
+        };
+        vec![Endpoint {
+            label: "Public keyset (JWKS) URL",
+            url: at("/jwks"),
+        }]
+    }
+
+    /// Routes one request to its handler.
+    pub async fn handle(&self, req: lambda_http::Request) -> http::Response<Body> {
+        match req.uri().path() {
+            "/jwks" | "/.well-known/jwks.json" => self.jwks.handle(req).await,
+            _ => ApiError::new(404, "not_found", "there is nothing at this path")
+                .into_response(&lti_shared::http::request_id(&req)),
+        }
+    }
+}
+
+/// Converts a hyper request into the request a Lambda function URL hands the handler.
+async fn to_lambda(req: http::Request<Incoming>) -> Result<lambda_http::Request, ApiError> {
+    let (parts, body) = req.into_parts();
+    let bytes = Limited::new(body, MAX_BODY)
+        .collect()
+        .await
+        .map_err(|_| ApiError::new(413, "payload_too_large", "the request body is too large"))?
+        .to_bytes();
+    let body = if bytes.is_empty() {
+        Body::Empty
+    } else {
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => Body::Text(text),
+            Err(e) => Body::Binary(e.into_bytes()),
+        }
+    };
+    Ok(lambda_http::Request::from_parts(parts, body))
+}
+
+fn to_hyper(response: http::Response<Body>) -> http::Response<Full<Bytes>> {
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(data) => Bytes::from(data),
+        _ => Bytes::new(),
+    };
+    http::Response::from_parts(parts, Full::new(bytes))
+}
+
+/// Serves `app` on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, app: Arc<App>) -> std::io::Result<()> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let app = Arc::clone(&app);
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let app = Arc::clone(&app);
+                async move {
+                    let response = match to_lambda(req).await {
+                        Ok(req) => app.handle(req).await,
+                        Err(error) => error.into_response(&lti_shared::http::fresh_request_id()),
+                    };
+                    Ok::<_, Infallible>(to_hyper(response))
+                }
+            });
+            if let Err(error) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%error, "connection closed with an error");
+            }
+        });
+    }
+}
+
+/// The public origin for `args`: the one given, or `http://localhost:PORT`.
+pub fn public_url(args: &ServeArgs) -> Result<Url, CliError> {
+    match &args.public_url {
+        Some(text) => lti_shared::config::parse_public_url(text)
+            .map_err(|e| CliError::Usage(format!("--public-url {e}"))),
+        None => Url::parse(&format!("http://localhost:{}", args.port))
+            .map_err(|e| CliError::Usage(e.to_string())),
+    }
+}
+
+/// `ltictl serve`: creates keys on the first run, prints the LMS values, and serves.
+pub(crate) async fn run_from_cli(backend: Backend, args: ServeArgs) -> Result<(), CliError> {
+    let public_url = public_url(&args)?;
+    let (_, created) = ensure_keys(&backend).await?;
+    let address = SocketAddr::new(args.host, args.port);
+    let listener = TcpListener::bind(address).await.map_err(|e| {
+        CliError::Failure(format!(
+            "cannot listen on {address}: {e}; pick another port with --port"
+        ))
+    })?;
+    let app = Arc::new(App::new(&backend, public_url.clone()));
+    println!(
+        "LTI tool listening on http://{address} ({})",
+        backend.description
+    );
+    if created {
+        println!("Created the tool's signing keys (first run).");
+    }
+    println!("Values for the LMS administrator (public origin {public_url}):");
+    for endpoint in app.endpoints() {
+        println!("  {:<28} {}", endpoint.label, endpoint.url);
+    }
+    println!("Press Ctrl-C to stop.");
+    tokio::select! {
+        result = serve(listener, app) => {
+            result.map_err(|e| CliError::Failure(format!("the server stopped: {e}")))
+        }
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}

@@ -1,0 +1,112 @@
+//! Configuration read once, at cold start, from the environment.
+//!
+//! `main` of each function calls these and fails fast with a message naming the variable;
+//! handlers never read the environment themselves.
+
+use std::time::Duration;
+
+use url::Url;
+
+/// The secret holding the key document (name or ARN).
+pub const SECRET_ID_VAR: &str = "LTI_SECRET_ID";
+/// The DynamoDB table.
+pub const TABLE_VAR: &str = "LTI_TABLE";
+/// The public origin platforms and browsers use, e.g. `https://lti.example.edu`.
+pub const PUBLIC_URL_VAR: &str = "PUBLIC_URL";
+/// How long a function keeps the key document in memory, in seconds.
+pub const SECRET_CACHE_SECONDS_VAR: &str = "LTI_SECRET_CACHE_SECONDS";
+
+/// The default in-memory lifetime of the key document. Next keys are published a rotation
+/// ahead, so a few minutes of staleness never breaks a signature.
+pub const DEFAULT_SECRET_CACHE: Duration = Duration::from_secs(300);
+
+/// A configuration value that is missing or unusable.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    /// A variable is set to something unusable.
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// A required, non-empty variable.
+pub fn required(name: &'static str) -> Result<String, ConfigError> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => Ok(value),
+        _ => Err(ConfigError::Missing(name)),
+    }
+}
+
+/// The secret cache lifetime from [`SECRET_CACHE_SECONDS_VAR`], or the default.
+pub fn secret_cache_ttl() -> Result<Duration, ConfigError> {
+    match std::env::var(SECRET_CACHE_SECONDS_VAR) {
+        Err(_) => Ok(DEFAULT_SECRET_CACHE),
+        Ok(text) => {
+            text.parse::<u64>()
+                .map(Duration::from_secs)
+                .map_err(|_| ConfigError::Invalid {
+                    name: SECRET_CACHE_SECONDS_VAR,
+                    reason: format!("{text:?} is not a whole number of seconds"),
+                })
+        }
+    }
+}
+
+/// Parses a public origin: an absolute `http`/`https` URL with no query or fragment, which
+/// every URL the tool publishes is built from. A trailing slash is dropped.
+pub fn parse_public_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim_end_matches('/'))
+        .map_err(|e| format!("{text:?} is not an absolute URL ({e})"))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(format!(
+            "{text:?} must start with https:// (or http:// locally)"
+        ));
+    }
+    if url.host().is_none() || url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "{text:?} must be an origin such as https://lti.example.edu"
+        ));
+    }
+    Ok(url)
+}
+
+/// The AWS SDK configuration from the standard environment (region, credentials,
+/// `AWS_ENDPOINT_URL` for local servers).
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_timeout(Duration::from_secs(20))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_public_url_origin_is_accepted() {
+        let url = parse_public_url("https://lti.example.edu/").unwrap();
+        assert_eq!(url.as_str(), "https://lti.example.edu/");
+        assert!(parse_public_url("https://example.edu/lti").is_ok());
+    }
+
+    #[test]
+    fn parse_public_url_bad_values_are_refused() {
+        assert!(parse_public_url("lti.example.edu").is_err());
+        assert!(parse_public_url("ftp://lti.example.edu").is_err());
+        assert!(parse_public_url("https://lti.example.edu/?a=b").is_err());
+        assert!(parse_public_url("https://lti.example.edu/#x").is_err());
+    }
+}

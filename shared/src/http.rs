@@ -1,0 +1,124 @@
+//! HTTP plumbing shared by the function handlers: request ids, responses, and the one place
+//! where errors become responses.
+//!
+//! Handlers return `Response<Body>` for every foreseeable outcome, never `Err`: an `Err` from a
+//! `lambda_http` handler reaches the caller as a bare 5xx with no body of ours.
+
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+
+/// The id that ties a response to its log lines: Lambda's invocation id, else the function
+/// URL event's own request id, else (locally) a fresh one.
+pub fn request_id(req: &Request) -> String {
+    let from_event = || match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+        _ => None,
+    };
+    req.lambda_context_ref()
+        .map(|ctx| ctx.request_id.clone())
+        .filter(|id| !id.is_empty())
+        .or_else(from_event)
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(fresh_request_id)
+}
+
+/// A new random request id, for requests that arrive without one.
+pub fn fresh_request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A failure a handler reports to its caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: u16,
+    /// A stable machine-readable code, e.g. `method_not_allowed`.
+    pub code: &'static str,
+    /// What the caller can do about it, in plain words. Never internals.
+    pub message: String,
+}
+
+impl ApiError {
+    /// A failure with this status, code and message.
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 405 for a method the endpoint does not serve.
+    pub fn method_not_allowed(allowed: &str) -> Self {
+        Self::new(
+            405,
+            "method_not_allowed",
+            format!("this endpoint accepts {allowed} only"),
+        )
+    }
+
+    /// 503 for a dependency (store, key store) that is down.
+    pub fn unavailable() -> Self {
+        Self::new(
+            503,
+            "temporarily_unavailable",
+            "the tool cannot reach its storage right now; try again in a minute, and tell your \
+             administrator if it persists",
+        )
+    }
+
+    /// The JSON response for this error, carrying the request id so a user's report can be
+    /// matched to the log line.
+    pub fn into_response(self, request_id: &str) -> Response<Body> {
+        #[derive(Serialize)]
+        struct ErrorBody<'a> {
+            error: &'a str,
+            message: &'a str,
+            request_id: &'a str,
+        }
+        let body = ErrorBody {
+            error: self.code,
+            message: &self.message,
+            request_id,
+        };
+        json_response(self.status, &body, "no-store")
+    }
+}
+
+/// A JSON response with the given status and `Cache-Control`.
+pub fn json_response<T: Serialize>(status: u16, body: &T, cache_control: &str) -> Response<Body> {
+    match serde_json::to_string(body) {
+        Ok(text) => response(status, "application/json", cache_control, Body::Text(text)),
+        Err(_) => response(
+            500,
+            "application/json",
+            "no-store",
+            Body::Text(
+                r#"{"error":"internal_error","message":"the response could not be built"}"#.into(),
+            ),
+        ),
+    }
+}
+
+/// A response with the security headers every answer of the tool carries.
+pub fn response(
+    status: u16,
+    content_type: &str,
+    cache_control: &str,
+    body: Body,
+) -> Response<Body> {
+    let mut out = Response::new(body);
+    *out.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = out.headers_mut();
+    for (name, value) in [
+        (http::header::CONTENT_TYPE, content_type),
+        (http::header::CACHE_CONTROL, cache_control),
+        (http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ] {
+        if let Ok(value) = http::HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    }
+    out
+}

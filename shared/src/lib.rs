@@ -1,0 +1,18 @@
+//! The LTI core of the serverless LTI tool.
+//!
+//! Everything LTI lives here as plain code driven by typed inputs: protocol identifiers
+//! ([`ids`]), the records the tool keeps ([`model`]), the tool's signing keys ([`keys`]),
+//! the ports through which handlers reach storage ([`ports`]) and the adapters behind those
+//! ports ([`store`], [`keystore`]). The Lambda functions in `functions/` and the `ltictl`
+//! tool in `infra/` are thin shells around this crate.
+
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod ids;
+pub mod keys;
+pub mod keystore;
+pub mod model;
+pub mod ports;
+pub mod secret;
+pub mod store;

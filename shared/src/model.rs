@@ -1,0 +1,222 @@
+//! The records the tool keeps: platform registrations, LTI 1.1 consumers, and what launches
+//! tell us about users, contexts, resource links and attempts.
+//!
+//! Personal data is limited to what a platform chose to send and the product needs: a display
+//! name (and its parts) for the instructor views and an SIS id for exports. E-mail addresses
+//! and pictures are never stored. Every personal field is optional, because privacy settings
+//! (Canvas's `anonymous` level, for instance) legitimately withhold all of them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::ids::{
+    AttemptId, ClientId, ConsumerKey, ContextId, DeploymentId, Issuer, ResourceLinkId, UserId,
+};
+
+/// Whether a platform or consumer may launch the tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Launches are accepted.
+    #[default]
+    Active,
+    /// Launches are refused; the record is kept so it can be re-enabled.
+    Disabled,
+}
+
+impl Status {
+    /// The lower-case name used in tables and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Disabled => "disabled",
+        }
+    }
+}
+
+/// Per-platform settings that differ between LMSs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformOptions {
+    /// Extra role mappings for this platform: a role string the platform sends, mapped to the
+    /// LIS role URI the tool should treat it as (for example a custom Sakai role).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub role_map: BTreeMap<String, String>,
+    /// Allowed clock skew, in seconds, when checking `iat`/`exp`/`nbf` of this platform's
+    /// tokens. `None` means the product default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_leeway_secs: Option<u32>,
+    /// The `aud` to put in client assertions when the platform declares one that differs from
+    /// its token URL (Security Framework §4.1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_audience: Option<String>,
+}
+
+/// An LTI 1.3 platform registration (Security Framework §5.1; LTI Core 1.3 §3.1).
+///
+/// Keyed by issuer **and** client id: Canvas Cloud uses one issuer for every institution, so
+/// the issuer alone does not identify a registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    /// The platform's issuer, compared exactly.
+    pub issuer: Issuer,
+    /// The client id the platform gave the tool.
+    pub client_id: ClientId,
+    /// Deployments of this client that may launch the tool.
+    pub deployment_ids: BTreeSet<DeploymentId>,
+    /// The platform's OIDC authorization endpoint (Security Framework §5.1.1.2).
+    pub auth_url: Url,
+    /// The platform's OAuth 2 token endpoint (Security Framework §4.1).
+    pub token_url: Url,
+    /// Where the platform publishes its public keys (Security Framework §6.3).
+    pub jwks_url: Url,
+    /// A human-readable name for operators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Whether launches from this registration are accepted.
+    #[serde(default)]
+    pub status: Status,
+    /// Platform-specific settings.
+    #[serde(default)]
+    pub options: PlatformOptions,
+    /// When the registration was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// An LTI 1.1 tool consumer. Its secret is kept in the key store, never here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consumer {
+    /// The OAuth consumer key the consumer signs with.
+    pub key: ConsumerKey,
+    /// A human-readable name for operators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Whether launches from this consumer are accepted.
+    #[serde(default)]
+    pub status: Status,
+    /// When the consumer was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// The namespace a platform's identifiers live in.
+///
+/// User, context and resource link ids are only unique within the platform that issued them.
+/// For LTI 1.3 that is one registration (issuer + client id); for LTI 1.1 one consumer key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "lti_version", rename_all = "snake_case")]
+pub enum PlatformScope {
+    /// An LTI 1.3 registration.
+    #[serde(rename = "1.3")]
+    Lti13 {
+        /// The registration's issuer.
+        issuer: Issuer,
+        /// The registration's client id.
+        client_id: ClientId,
+    },
+    /// An LTI 1.1 consumer.
+    #[serde(rename = "1.1")]
+    Lti11 {
+        /// The consumer's key.
+        consumer_key: ConsumerKey,
+    },
+}
+
+/// A person as a platform described them at their latest launch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Which platform the id belongs to.
+    pub scope: PlatformScope,
+    /// The platform's id for the user.
+    pub user_id: UserId,
+    /// Full display name, when the platform sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Given name, when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    /// Family name, when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    /// Student information system id (LIS `person_sourcedid`), when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sis_id: Option<String>,
+    /// When this record was last written from a launch.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A course or other grouping the tool was launched from (LTI Core 1.3 §5.4.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Context {
+    /// Which platform the id belongs to.
+    pub scope: PlatformScope,
+    /// The platform's id for the context.
+    pub context_id: ContextId,
+    /// Short label, e.g. a course code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Full title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Context type URIs (e.g. `http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<String>,
+    /// When this record was last written from a launch.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A placement of the tool in a context (LTI Core 1.3 §5.3.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceLink {
+    /// Which platform the id belongs to.
+    pub scope: PlatformScope,
+    /// The platform's id for the link.
+    pub resource_link_id: ResourceLinkId,
+    /// The context the link sits in, when the platform said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_id: Option<ContextId>,
+    /// The link's title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The link's description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// When this record was last written from a launch.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// Identifies one attempt: the resource link, the user, and the attempt's own id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AttemptKey {
+    /// Which platform the ids belong to.
+    pub scope: PlatformScope,
+    /// The resource link the attempt is on.
+    pub resource_link_id: ResourceLinkId,
+    /// The user making the attempt.
+    pub user_id: UserId,
+    /// The attempt itself.
+    pub attempt_id: AttemptId,
+}
+
+/// One user's attempt at the activity behind a resource link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// Which attempt this is.
+    #[serde(flatten)]
+    pub key: AttemptKey,
+    /// The context the resource link sits in, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_id: Option<ContextId>,
+    /// When the attempt was opened.
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    /// The last time a launch or the activity touched the attempt.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_activity_at: OffsetDateTime,
+}

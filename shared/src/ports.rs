@@ -1,0 +1,249 @@
+//! The ports through which handlers and `ltictl` reach storage.
+//!
+//! Each trait is one capability with two adapters: a cloud one (DynamoDB or Secrets Manager)
+//! and an embedded one (a SQLite file or a key file in the data folder). The adapters return
+//! domain types only, and one contract test suite (`shared/tests/contract`) runs against both,
+//! so they cannot drift apart.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::ids::{ClientId, ConsumerKey, ContextId, Issuer, ResourceLinkId, UserId};
+use crate::keys::KeySet;
+use crate::model::{
+    Attempt, AttemptKey, Consumer, Context, PlatformScope, Registration, ResourceLink, User,
+};
+use crate::secret::ConsumerSecret;
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A record that must be unique already exists.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// The record to change or remove does not exist.
+    #[error("{0} was not found")]
+    NotFound(String),
+    /// The backing service or file could not be used.
+    #[error("{message}")]
+    Unavailable {
+        /// What could not be reached, and what to check.
+        message: String,
+        /// The underlying cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A stored record could not be read back.
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Wraps a cause as [`StoreError::Unavailable`] with a message saying what to check.
+    pub fn unavailable(
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Unavailable {
+            message: message.into(),
+            source: source.into(),
+        }
+    }
+}
+
+/// LTI 1.3 platform registrations, keyed by issuer + client id.
+#[async_trait]
+pub trait PlatformRegistry: Send + Sync {
+    /// Adds a registration; [`StoreError::AlreadyExists`] if issuer + client id is taken.
+    async fn add_platform(&self, registration: &Registration) -> Result<(), StoreError>;
+    /// Replaces an existing registration; [`StoreError::NotFound`] if there is none.
+    async fn update_platform(&self, registration: &Registration) -> Result<(), StoreError>;
+    /// The registration for issuer + client id.
+    async fn platform(
+        &self,
+        issuer: &Issuer,
+        client_id: &ClientId,
+    ) -> Result<Option<Registration>, StoreError>;
+    /// Every registration of one issuer (login without `client_id` needs this), by client id.
+    async fn platforms_of_issuer(&self, issuer: &Issuer) -> Result<Vec<Registration>, StoreError>;
+    /// Every registration, ordered by issuer then client id.
+    async fn platforms(&self) -> Result<Vec<Registration>, StoreError>;
+    /// Removes a registration; [`StoreError::NotFound`] if there is none.
+    async fn remove_platform(
+        &self,
+        issuer: &Issuer,
+        client_id: &ClientId,
+    ) -> Result<(), StoreError>;
+}
+
+/// LTI 1.1 consumers (metadata only; secrets live in the [`KeyStore`]).
+#[async_trait]
+pub trait ConsumerRegistry: Send + Sync {
+    /// Adds a consumer; [`StoreError::AlreadyExists`] if the key is taken.
+    async fn add_consumer(&self, consumer: &Consumer) -> Result<(), StoreError>;
+    /// The consumer with this key.
+    async fn consumer(&self, key: &ConsumerKey) -> Result<Option<Consumer>, StoreError>;
+    /// Every consumer, ordered by key.
+    async fn consumers(&self) -> Result<Vec<Consumer>, StoreError>;
+    /// Removes a consumer; [`StoreError::NotFound`] if there is none.
+    async fn remove_consumer(&self, key: &ConsumerKey) -> Result<(), StoreError>;
+}
+
+/// What launches record: users, contexts, resource links and attempts.
+#[async_trait]
+pub trait LaunchRecords: Send + Sync {
+    /// Creates or replaces a user.
+    async fn put_user(&self, user: &User) -> Result<(), StoreError>;
+    /// A user by platform scope and platform user id.
+    async fn user(&self, scope: &PlatformScope, id: &UserId) -> Result<Option<User>, StoreError>;
+    /// Creates or replaces a context.
+    async fn put_context(&self, context: &Context) -> Result<(), StoreError>;
+    /// A context by platform scope and context id.
+    async fn context(
+        &self,
+        scope: &PlatformScope,
+        id: &ContextId,
+    ) -> Result<Option<Context>, StoreError>;
+    /// Creates or replaces a resource link.
+    async fn put_resource_link(&self, link: &ResourceLink) -> Result<(), StoreError>;
+    /// A resource link by platform scope and link id.
+    async fn resource_link(
+        &self,
+        scope: &PlatformScope,
+        id: &ResourceLinkId,
+    ) -> Result<Option<ResourceLink>, StoreError>;
+    /// Creates an attempt; [`StoreError::AlreadyExists`] if its key is taken.
+    async fn create_attempt(&self, attempt: &Attempt) -> Result<(), StoreError>;
+    /// Replaces an existing attempt; [`StoreError::NotFound`] if there is none.
+    async fn update_attempt(&self, attempt: &Attempt) -> Result<(), StoreError>;
+    /// One attempt by its key.
+    async fn attempt(&self, key: &AttemptKey) -> Result<Option<Attempt>, StoreError>;
+    /// Every attempt on a resource link, by user then start time.
+    async fn attempts_of_resource_link(
+        &self,
+        scope: &PlatformScope,
+        link: &ResourceLinkId,
+    ) -> Result<Vec<Attempt>, StoreError>;
+    /// One user's attempts on a resource link, oldest first.
+    async fn attempts_of_user_on_resource_link(
+        &self,
+        scope: &PlatformScope,
+        link: &ResourceLinkId,
+        user: &UserId,
+    ) -> Result<Vec<Attempt>, StoreError>;
+    /// One user's attempts on every resource link of a context, oldest first.
+    async fn attempts_of_user_in_context(
+        &self,
+        scope: &PlatformScope,
+        context: &ContextId,
+        user: &UserId,
+    ) -> Result<Vec<Attempt>, StoreError>;
+}
+
+/// The families of short-lived items. Each keeps its own key space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemKind {
+    /// OIDC login `state`, with what it was issued for (LTI 1.3 login initiation).
+    LoginState,
+    /// An LTI 1.3 `nonce` that has been used (replay protection).
+    Nonce,
+    /// An LTI 1.1 `oauth_nonce` per consumer key that has been used (replay protection).
+    OAuthNonce,
+    /// A platform's JWKS, cached across invocations.
+    PlatformKeys,
+    /// An OAuth 2 access token for a platform's services, cached until shortly before expiry.
+    AccessToken,
+}
+
+impl ItemKind {
+    /// The prefix that separates this kind's keys from the others'.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::LoginState => "state",
+            ItemKind::Nonce => "nonce",
+            ItemKind::OAuthNonce => "oauth-nonce",
+            ItemKind::PlatformKeys => "platform-keys",
+            ItemKind::AccessToken => "access-token",
+        }
+    }
+}
+
+/// What [`ExpiringItems::create_if_absent`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    /// The item did not exist (or had expired) and now does.
+    Created,
+    /// A live item with that key already existed; nothing was written.
+    AlreadyExists,
+}
+
+/// Short-lived items with an expiry: login state, used nonces and caches.
+///
+/// An item whose expiry is at or before `now` is treated as absent by every method, whether
+/// or not the backing store has deleted it yet (DynamoDB's TTL deletion runs late, and some
+/// local servers never run it).
+#[async_trait]
+pub trait ExpiringItems: Send + Sync {
+    /// Writes an item, replacing any existing one.
+    async fn put_item(
+        &self,
+        kind: ItemKind,
+        key: &str,
+        value: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Reads a live item.
+    async fn item(
+        &self,
+        kind: ItemKind,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>, StoreError>;
+    /// Writes an item only if no live item has that key, in one atomic step. This is the
+    /// replay check: two concurrent calls with the same key cannot both see `Created`.
+    async fn create_if_absent(
+        &self,
+        kind: ItemKind,
+        key: &str,
+        value: &str,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Created, StoreError>;
+    /// Reads and deletes a live item in one atomic step, so a one-time value (login state)
+    /// can be used once only.
+    async fn take_item(
+        &self,
+        kind: ItemKind,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>, StoreError>;
+    /// Deletes an item if present.
+    async fn remove_item(&self, kind: ItemKind, key: &str) -> Result<(), StoreError>;
+}
+
+/// The tool's secrets: its RSA signing keys and LTI 1.1 consumer secrets.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// The tool's signing keys (an empty set before `ltictl keys init`).
+    async fn signing_keys(&self) -> Result<KeySet, StoreError>;
+    /// Replaces the tool's signing keys.
+    async fn save_signing_keys(&self, keys: &KeySet) -> Result<(), StoreError>;
+    /// The secret of an LTI 1.1 consumer.
+    async fn consumer_secret(
+        &self,
+        key: &ConsumerKey,
+    ) -> Result<Option<ConsumerSecret>, StoreError>;
+    /// Sets (or replaces) the secret of an LTI 1.1 consumer.
+    async fn put_consumer_secret(
+        &self,
+        key: &ConsumerKey,
+        secret: &ConsumerSecret,
+    ) -> Result<(), StoreError>;
+    /// Removes a consumer's secret; [`StoreError::NotFound`] if there is none.
+    async fn remove_consumer_secret(&self, key: &ConsumerKey) -> Result<(), StoreError>;
+}
+
+/// The four storage ports, implemented together by each store adapter.
+pub trait Store: PlatformRegistry + ConsumerRegistry + LaunchRecords + ExpiringItems {}
+
+impl<T: PlatformRegistry + ConsumerRegistry + LaunchRecords + ExpiringItems> Store for T {}
