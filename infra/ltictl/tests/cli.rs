@@ -1,0 +1,487 @@
+//! `ltictl` as an operator runs it: the real binary, against the embedded backend and against
+//! DynamoDB + Secrets Manager on the loopback moto server that `infra/test.sh` starts.
+#![allow(missing_docs)]
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const ISSUER: &str = "https://canvas.test.example";
+
+/// Where a test's data lives: a temporary data folder, or a fresh table and secret on moto.
+enum Target {
+    Embedded(tempfile::TempDir),
+    Aws { table: String, secret: String },
+}
+
+impl Target {
+    fn embedded() -> Self {
+        Target::Embedded(tempfile::tempdir().unwrap())
+    }
+
+    async fn aws() -> Self {
+        assert!(
+            std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+            "these tests need a local DynamoDB/Secrets Manager endpoint: run ./infra/test.sh, \
+             or start moto and export AWS_ENDPOINT_URL"
+        );
+        let config = lti_shared::config::aws_sdk_config().await;
+        let id = uuid::Uuid::new_v4();
+        let (table, secret) = (format!("ltictl-{id}"), format!("ltictl-{id}"));
+        lti_shared::store::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&config), &table)
+            .await
+            .unwrap();
+        lti_shared::keystore::secrets_manager::create_secret(
+            &aws_sdk_secretsmanager::Client::new(&config),
+            &secret,
+        )
+        .await
+        .unwrap();
+        Target::Aws { table, secret }
+    }
+
+    fn args(&self) -> Vec<String> {
+        match self {
+            Target::Embedded(dir) => vec!["--data-dir".into(), dir.path().display().to_string()],
+            Target::Aws { table, secret } => vec![
+                "--aws".into(),
+                "--table".into(),
+                table.clone(),
+                "--secret-id".into(),
+                secret.clone(),
+            ],
+        }
+    }
+
+    /// Runs `ltictl <backend args> <args>` with `stdin`, in a scratch working folder.
+    fn run_with_input(&self, args: &[&str], stdin: &str) -> Output {
+        let scratch = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ltictl"))
+            .args(self.args())
+            .args(args)
+            .current_dir(scratch.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with_input(args, "")
+    }
+
+    /// Runs a command that must succeed and print JSON.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.run(&all);
+        assert_success(&out);
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Asserts the exit code and that stderr says `needle`.
+fn assert_fails(out: &Output, code: i32, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
+}
+
+fn add_platform(target: &Target, client_id: &str) -> Output {
+    target.run(&[
+        "platform",
+        "add",
+        "--issuer",
+        ISSUER,
+        "--client-id",
+        client_id,
+        "--deployment-id",
+        "1:abc",
+        "--deployment-id",
+        "2:def",
+        "--auth-url",
+        "https://canvas.test.example/api/lti/authorize_redirect",
+        "--token-url",
+        "https://canvas.test.example/login/oauth2/token",
+        "--jwks-url",
+        "https://canvas.test.example/api/lti/security/jwks",
+        "--name",
+        "Test Canvas",
+    ])
+}
+
+fn platforms_round_trip(target: &Target) {
+    assert_success(&add_platform(target, "10000000000001"));
+    assert_success(&add_platform(target, "10000000000002"));
+
+    let list = target.json(&["platform", "list"]);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(
+        list[0]["issuer"], ISSUER,
+        "issuer kept exactly, no trailing slash"
+    );
+    assert_eq!(list[0]["client_id"], "10000000000001");
+    assert_eq!(
+        list[0]["deployment_ids"],
+        serde_json::json!(["1:abc", "2:def"])
+    );
+    assert_eq!(list[0]["name"], "Test Canvas");
+    assert_eq!(list[0]["status"], "active");
+
+    // A duplicate is refused, says how to update, and changes nothing.
+    let dup = add_platform(target, "10000000000001");
+    assert_fails(&dup, 1, "ltictl platform update");
+    assert_eq!(
+        target.json(&["platform", "list"]),
+        Value::Array(list.clone())
+    );
+
+    let updated = target.json(&[
+        "platform",
+        "update",
+        "--issuer",
+        ISSUER,
+        "--client-id",
+        "10000000000001",
+        "--add-deployment-id",
+        "3:ghi",
+        "--remove-deployment-id",
+        "1:abc",
+        "--status",
+        "disabled",
+    ]);
+    assert_eq!(
+        updated["deployment_ids"],
+        serde_json::json!(["2:def", "3:ghi"])
+    );
+    assert_eq!(updated["status"], "disabled");
+
+    let shown = target.json(&[
+        "platform",
+        "show",
+        "--issuer",
+        ISSUER,
+        "--client-id",
+        "10000000000001",
+    ]);
+    assert_eq!(shown, updated);
+    // Without --client-id the issuer is ambiguous here.
+    assert_fails(
+        &target.run(&["platform", "show", "--issuer", ISSUER]),
+        2,
+        "pass --client-id",
+    );
+
+    let remove = [
+        "platform",
+        "remove",
+        "--issuer",
+        ISSUER,
+        "--client-id",
+        "10000000000002",
+    ];
+    assert_success(&target.run(&remove));
+    assert_fails(&target.run(&remove), 1, "no platform");
+    assert_eq!(
+        target.json(&["platform", "list"]).as_array().unwrap().len(),
+        1
+    );
+    assert_fails(
+        &target.run(&[
+            "platform",
+            "update",
+            "--issuer",
+            ISSUER,
+            "--client-id",
+            "nope",
+            "--name",
+            "x",
+        ]),
+        1,
+        "no platform",
+    );
+}
+
+fn platform_bad_input_is_refused(target: &Target) {
+    let bad = |flag: &str, value: &str| {
+        let mut args = vec![
+            "platform",
+            "add",
+            "--issuer",
+            ISSUER,
+            "--client-id",
+            "c",
+            "--deployment-id",
+            "d",
+            "--auth-url",
+            "https://p.example/auth",
+            "--token-url",
+            "https://p.example/token",
+            "--jwks-url",
+            "https://p.example/jwks",
+        ];
+        let at = args.iter().position(|a| *a == flag).unwrap();
+        args[at + 1] = value;
+        target.run(&args)
+    };
+    assert_fails(&bad("--auth-url", "not a url"), 2, "--auth-url");
+    assert_fails(&bad("--jwks-url", "http://p.example/jwks"), 2, "https://");
+    assert_fails(&bad("--issuer", "https://p.example/?x=1"), 2, "query");
+    assert_fails(&bad("--client-id", ""), 2, "client_id must not be empty");
+    // Nothing was written by any of them.
+    assert_eq!(target.json(&["platform", "list"]), serde_json::json!([]));
+    // http is fine for a platform on this machine.
+    assert_success(&bad("--jwks-url", "http://127.0.0.1:9/jwks"));
+}
+
+fn consumers_round_trip(target: &Target) {
+    let add = |key: &str, stdin: &str| {
+        target.run_with_input(
+            &["consumer", "add", "--key", key, "--name", "Moodle"],
+            stdin,
+        )
+    };
+    assert_fails(&add("moodle-1", ""), 2, "standard input");
+    assert_eq!(target.json(&["consumer", "list"]), serde_json::json!([]));
+
+    let secret = "s3cret-s3cret-s3cret-s3cret";
+    assert_success(&add("moodle-1", &format!("{secret}\n")));
+    assert_fails(
+        &add("moodle-1", "other-secret-other-secret\n"),
+        1,
+        "already exists",
+    );
+
+    let out = target.run(&["consumer", "list", "--json"]);
+    assert_success(&out);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(secret));
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["key"], "moodle-1");
+    assert_eq!(list[0]["name"], "Moodle");
+
+    if let Target::Embedded(dir) = target {
+        let keys = std::fs::read_to_string(dir.path().join("keys.json")).unwrap();
+        assert!(
+            keys.contains(secret),
+            "the first secret is kept, not replaced"
+        );
+    }
+
+    let remove = ["consumer", "remove", "--key", "moodle-1"];
+    assert_success(&target.run(&remove));
+    assert_fails(&target.run(&remove), 1, "no consumer");
+    assert_eq!(target.json(&["consumer", "list"]), serde_json::json!([]));
+    if let Target::Embedded(dir) = target {
+        let keys = std::fs::read_to_string(dir.path().join("keys.json")).unwrap();
+        assert!(
+            !keys.contains(secret),
+            "the secret is removed with the consumer"
+        );
+    }
+}
+
+fn statuses(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["status"].as_str().unwrap())
+        .collect()
+}
+
+fn kid_with(list: &Value, status: &str) -> String {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["status"] == status)
+        .unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn keys_round_trip(target: &Target) {
+    assert_fails(&target.run(&["keys", "rotate"]), 1, "ltictl keys init");
+    assert_eq!(target.json(&["keys", "list"]), serde_json::json!([]));
+
+    let init = target.json(&["keys", "init"]);
+    assert_eq!(statuses(&init), ["current", "next"]);
+    assert_eq!(
+        target.json(&["keys", "init"]),
+        init,
+        "a second init changes nothing"
+    );
+    let text = serde_json::to_string(&init).unwrap();
+    assert!(!text.contains("pkcs8"), "no private key in the listing");
+
+    let rotated = target.json(&["keys", "rotate"]);
+    assert_eq!(statuses(&rotated), ["current", "next", "retired"]);
+    assert_eq!(kid_with(&rotated, "current"), kid_with(&init, "next"));
+    assert_eq!(kid_with(&rotated, "retired"), kid_with(&init, "current"));
+    assert_eq!(target.json(&["keys", "list"]), rotated);
+
+    let current = kid_with(&rotated, "current");
+    assert_fails(&target.run(&["keys", "retire", &current]), 1, "keys rotate");
+    assert_fails(
+        &target.run(&["keys", "retire", "no-such-kid"]),
+        1,
+        "keys list",
+    );
+    let next = kid_with(&rotated, "next");
+    let retired = target.json(&["keys", "retire", &next]);
+    assert_eq!(statuses(&retired), ["current", "retired", "retired"]);
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(#[test]
+            fn $name() {
+                super::$name(&super::Target::embedded());
+            })*
+        }
+        mod aws {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                let target = super::Target::aws().await;
+                tokio::task::spawn_blocking(move || super::$name(&target)).await.unwrap();
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    platforms_round_trip,
+    platform_bad_input_is_refused,
+    consumers_round_trip,
+    keys_round_trip,
+);
+
+fn ltictl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ltictl"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn unwritable_data_folder_fails_with_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let data_dir: PathBuf = file.join("data");
+    let out = ltictl(&["--data-dir", data_dir.to_str().unwrap(), "platform", "list"]);
+    assert_fails(&out, 1, "cannot create the data folder");
+}
+
+#[test]
+fn unreachable_aws_fails_with_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ltictl"))
+        .args([
+            "--aws",
+            "--table",
+            "t",
+            "--secret-id",
+            "s",
+            "platform",
+            "list",
+        ])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .unwrap();
+    assert_fails(&out, 1, "DynamoDB table t could not be used");
+}
+
+#[test]
+fn aws_without_table_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ltictl"))
+        .args(["--aws", "platform", "list"])
+        .env_remove("LTI_TABLE")
+        .output()
+        .unwrap();
+    assert_fails(&out, 2, "--table");
+}
+
+#[test]
+fn unknown_command_is_a_usage_error() {
+    assert_eq!(ltictl(&["frobnicate"]).status.code(), Some(2));
+}
+
+/// The README's first command: `ltictl serve` in a fresh folder answers on /jwks with the
+/// keys it created on first run.
+#[test]
+fn serve_fresh_folder_creates_keys_and_serves_jwks() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ltictl"))
+        .args(["serve", "--port", &port.to_string()])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let body = poll_jwks(port);
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("http://localhost:{port}/jwks")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("first run"), "{stdout}");
+    let keys = body["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "current and next");
+    assert!(Path::new(&dir.path().join(".lti/keys.json")).exists());
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Fetches `/jwks` with a plain HTTP/1.1 request, retrying while the server starts.
+fn poll_jwks(port: u16) -> Value {
+    use std::io::Read as _;
+    for _ in 0..100 {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            stream
+                .write_all(b"GET /jwks HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            let mut text = String::new();
+            stream.read_to_string(&mut text).unwrap();
+            assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+            let body = text.split("\r\n\r\n").nth(1).unwrap();
+            return serde_json::from_str(body).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("ltictl serve did not answer on port {port}");
+}
