@@ -1,6 +1,6 @@
 //! `ltictl` as an operator runs it: the real binary, against the embedded backend and against
 //! DynamoDB + Secrets Manager on the loopback moto server that `infra/test.sh` starts.
-#![allow(missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
