@@ -17,9 +17,10 @@
 //! | attempt       | `RLINK#<scope>#<link_id>`         | `ATTEMPT#<user>#<id>`     | `CTXUSER#<scope>#<context>#<user>`   | `<attempt id>`      |
 //! | expiring item | `ITEM#<kind>#<key>`               | `ITEM`                    |                                      |                     |
 //!
-//! Expiring items carry `ttl` (epoch seconds), the table's TTL attribute. DynamoDB deletes
-//! expired items only eventually (and local servers may never), so every read also checks
-//! `ttl > now`.
+//! Expiring items carry `expires_ms` (epoch milliseconds), which every read and condition
+//! checks (`expires_ms > now`), and `ttl` (epoch seconds, rounded up), the table's TTL attribute.
+//! DynamoDB's TTL deletion only tidies up: it runs late (and local servers may never run it),
+//! and rounding up means it never removes an item before its exact expiry.
 //!
 //! # Access patterns
 //!
@@ -36,8 +37,8 @@
 //! | attempts of a resource link              | `Query pk = RLINK#…, sk begins_with ATTEMPT#` (consistent)           |
 //! | a user's attempts on a resource link     | `Query pk = RLINK#…, sk begins_with ATTEMPT#<user>#` (consistent)    |
 //! | a user's attempts in a context           | `Query gsi1 gsi1pk = CTXUSER#…` (attempts without a context omitted) |
-//! | create-if-absent (nonce replay)          | `PutItem` if `attribute_not_exists(pk) OR ttl <= now`                |
-//! | take (one-time login state)              | `DeleteItem` if `ttl > now`, returning the old item                  |
+//! | create-if-absent (nonce replay)          | `PutItem` if `attribute_not_exists(pk) OR expires_ms <= now`         |
+//! | take (one-time login state)              | `DeleteItem` if `expires_ms > now`, returning the old item           |
 
 use std::collections::HashMap;
 
@@ -60,7 +61,7 @@ use crate::model::{
 use crate::ports::{
     ConsumerRegistry, Created, ExpiringItems, ItemKind, LaunchRecords, PlatformRegistry, StoreError,
 };
-use crate::store::{key_part, scope_key, sort_attempts, sort_registrations};
+use crate::store::{key_part, scope_key, sort_attempts, sort_registrations, unix_millis};
 
 /// Partition key attribute.
 pub const PK: &str = "pk";
@@ -72,8 +73,10 @@ pub const GSI1: &str = "gsi1";
 pub const GSI1PK: &str = "gsi1pk";
 /// Sort key attribute of [`GSI1`].
 pub const GSI1SK: &str = "gsi1sk";
-/// The table's TTL attribute (epoch seconds).
+/// The table's TTL attribute (epoch seconds, rounded up).
 pub const TTL: &str = "ttl";
+/// The exact expiry of an expiring item (epoch milliseconds).
+pub const EXPIRES_MS: &str = "expires_ms";
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -212,8 +215,8 @@ fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn ttl_of(item: &Item) -> Option<i64> {
-    item.get(TTL)?.as_n().ok()?.parse().ok()
+fn expiry_of(item: &Item) -> Option<i64> {
+    item.get(EXPIRES_MS)?.as_n().ok()?.parse().ok()
 }
 
 fn is_condition_failure<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
@@ -641,12 +644,16 @@ fn expiring_item(kind: ItemKind, key: &str, value: &str, expires_at: OffsetDateT
         (PK.to_owned(), s(keys.pk)),
         (SK.to_owned(), s(keys.sk)),
         ("value".to_owned(), s(value)),
-        (TTL.to_owned(), n(expires_at.unix_timestamp())),
+        (EXPIRES_MS.to_owned(), n(unix_millis(expires_at))),
+        (
+            TTL.to_owned(),
+            n(unix_millis(expires_at).div_euclid(1000) + 1),
+        ),
     ])
 }
 
 fn live_value(item: Item, now: OffsetDateTime) -> Option<String> {
-    if ttl_of(&item).is_some_and(|ttl| ttl > now.unix_timestamp()) {
+    if expiry_of(&item).is_some_and(|expiry| expiry > unix_millis(now)) {
         item.get("value")?.as_s().ok().cloned()
     } else {
         None
@@ -688,12 +695,12 @@ impl ExpiringItems for DynamoStore {
         now: OffsetDateTime,
     ) -> Result<Created, StoreError> {
         let condition = Condition {
-            expression: "attribute_not_exists(#pk) OR #ttl <= :now",
+            expression: "attribute_not_exists(#pk) OR #exp <= :now",
             names: HashMap::from([
                 ("#pk".to_owned(), PK.to_owned()),
-                ("#ttl".to_owned(), TTL.to_owned()),
+                ("#exp".to_owned(), EXPIRES_MS.to_owned()),
             ]),
-            values: Item::from([(":now".to_owned(), n(now.unix_timestamp()))]),
+            values: Item::from([(":now".to_owned(), n(unix_millis(now)))]),
         };
         let item = expiring_item(kind, key, value, expires_at);
         Ok(match self.put(item, Some(condition)).await? {
@@ -715,10 +722,10 @@ impl ExpiringItems for DynamoStore {
             .table_name(&self.table)
             .key(PK, s(keys.pk))
             .key(SK, s(keys.sk))
-            .condition_expression("attribute_exists(#pk) AND #ttl > :now")
+            .condition_expression("attribute_exists(#pk) AND #exp > :now")
             .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#ttl", TTL)
-            .expression_attribute_values(":now", n(now.unix_timestamp()))
+            .expression_attribute_names("#exp", EXPIRES_MS)
+            .expression_attribute_values(":now", n(unix_millis(now)))
             .return_values(ReturnValue::AllOld)
             .send()
             .await;

@@ -26,7 +26,7 @@ use crate::model::{
 use crate::ports::{
     ConsumerRegistry, Created, ExpiringItems, ItemKind, LaunchRecords, PlatformRegistry, StoreError,
 };
-use crate::store::{scope_key, sort_attempts, sort_registrations};
+use crate::store::{scope_key, sort_attempts, sort_registrations, unix_millis};
 
 /// The file name of the database inside the data folder.
 pub const DATABASE_FILE: &str = "store.sqlite3";
@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS attempts (
 CREATE INDEX IF NOT EXISTS attempts_by_context_user
     ON attempts (scope, context_id, user_id, attempt_id);
 CREATE TABLE IF NOT EXISTS items (
-    kind TEXT NOT NULL, item_key TEXT NOT NULL, value TEXT NOT NULL, expires_at INTEGER NOT NULL,
+    kind TEXT NOT NULL, item_key TEXT NOT NULL, value TEXT NOT NULL, expires_ms INTEGER NOT NULL,
     PRIMARY KEY (kind, item_key)) WITHOUT ROWID;
 ";
 
@@ -490,9 +490,9 @@ impl ExpiringItems for EmbeddedStore {
         let (key, value) = (key.to_owned(), value.to_owned());
         self.run(move |conn| {
             conn.execute(
-                "INSERT OR REPLACE INTO items (kind, item_key, value, expires_at)
+                "INSERT OR REPLACE INTO items (kind, item_key, value, expires_ms)
                  VALUES (?1, ?2, ?3, ?4)",
-                params![kind.as_str(), key, value, expires_at.unix_timestamp()],
+                params![kind.as_str(), key, value, unix_millis(expires_at)],
             )
             .map(drop)
             .map_err(fail)
@@ -510,8 +510,8 @@ impl ExpiringItems for EmbeddedStore {
         let key = key.to_owned();
         self.run(move |conn| {
             conn.query_row(
-                "SELECT value FROM items WHERE kind = ?1 AND item_key = ?2 AND expires_at > ?3",
-                params![kind.as_str(), key, now.unix_timestamp()],
+                "SELECT value FROM items WHERE kind = ?1 AND item_key = ?2 AND expires_ms > ?3",
+                params![kind.as_str(), key, unix_millis(now)],
                 |row| row.get(0),
             )
             .optional()
@@ -534,16 +534,16 @@ impl ExpiringItems for EmbeddedStore {
             // One statement: insert, or overwrite only an expired item.
             let changed = conn
                 .execute(
-                    "INSERT INTO items (kind, item_key, value, expires_at) VALUES (?1, ?2, ?3, ?4)
+                    "INSERT INTO items (kind, item_key, value, expires_ms) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (kind, item_key) DO UPDATE
-                     SET value = excluded.value, expires_at = excluded.expires_at
-                     WHERE items.expires_at <= ?5",
+                     SET value = excluded.value, expires_ms = excluded.expires_ms
+                     WHERE items.expires_ms <= ?5",
                     params![
                         kind.as_str(),
                         key,
                         value,
-                        expires_at.unix_timestamp(),
-                        now.unix_timestamp()
+                        unix_millis(expires_at),
+                        unix_millis(now)
                     ],
                 )
                 .map_err(fail)?;
@@ -566,9 +566,9 @@ impl ExpiringItems for EmbeddedStore {
         let key = key.to_owned();
         self.run(move |conn| {
             conn.query_row(
-                "DELETE FROM items WHERE kind = ?1 AND item_key = ?2 AND expires_at > ?3
+                "DELETE FROM items WHERE kind = ?1 AND item_key = ?2 AND expires_ms > ?3
                  RETURNING value",
-                params![kind.as_str(), key, now.unix_timestamp()],
+                params![kind.as_str(), key, unix_millis(now)],
                 |row| row.get(0),
             )
             .optional()

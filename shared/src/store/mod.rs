@@ -38,6 +38,11 @@ pub fn scope_key(scope: &PlatformScope) -> String {
     }
 }
 
+/// An instant as whole milliseconds since the Unix epoch: the precision expiries are checked at.
+pub(crate) fn unix_millis(at: time::OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
 /// Orders registrations by issuer, then client id.
 pub(crate) fn sort_registrations(list: &mut [Registration]) {
     list.sort_by(|a, b| (&a.issuer, &a.client_id).cmp(&(&b.issuer, &b.client_id)));
