@@ -8,6 +8,9 @@ use std::collections::BTreeSet;
 use lti_shared::store::dynamo::{TTL, create_table};
 use serde_yaml_ng::Value;
 
+/// An index as (name, key schema, projection type).
+type IndexShape = (String, Vec<(String, String)>, String);
+
 fn template_table() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
     let template: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -107,7 +110,7 @@ async fn template_table_matches_create_table() {
         .collect();
     assert_eq!(code_keys, key_schema(&template["KeySchema"]));
 
-    let code_indexes: Vec<(String, Vec<(String, String)>, String)> = described
+    let code_indexes: Vec<IndexShape> = described
         .global_secondary_indexes()
         .iter()
         .map(|i| {
@@ -131,22 +134,21 @@ async fn template_table_matches_create_table() {
             )
         })
         .collect();
-    let template_indexes: Vec<(String, Vec<(String, String)>, String)> =
-        template["GlobalSecondaryIndexes"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .map(|i| {
-                (
-                    i["IndexName"].as_str().unwrap().to_owned(),
-                    key_schema(&i["KeySchema"]),
-                    i["Projection"]["ProjectionType"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned(),
-                )
-            })
-            .collect();
+    let template_indexes: Vec<IndexShape> = template["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["IndexName"].as_str().unwrap().to_owned(),
+                key_schema(&i["KeySchema"]),
+                i["Projection"]["ProjectionType"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect();
     assert_eq!(code_indexes, template_indexes);
 
     let ttl = client
