@@ -118,7 +118,9 @@ pub trait LaunchRecords: Send + Sync {
     async fn update_attempt(&self, attempt: &Attempt) -> Result<(), StoreError>;
     /// One attempt by its key.
     async fn attempt(&self, key: &AttemptKey) -> Result<Option<Attempt>, StoreError>;
-    /// Every attempt on a resource link, by user then start time.
+    /// Every attempt on a resource link, by user then start time. (All three attempt queries
+    /// are consistent with a just-written attempt except, on DynamoDB, the context query,
+    /// which reads a secondary index.)
     async fn attempts_of_resource_link(
         &self,
         scope: &PlatformScope,
@@ -181,7 +183,8 @@ pub enum Created {
 ///
 /// An item whose expiry is at or before `now` is treated as absent by every method, whether
 /// or not the backing store has deleted it yet (DynamoDB's TTL deletion runs late, and some
-/// local servers never run it).
+/// local servers never run it). Expiries are compared to the millisecond, so an item is never
+/// forgotten early: a used nonce blocks its replay until the very end of its window.
 #[async_trait]
 pub trait ExpiringItems: Send + Sync {
     /// Writes an item, replacing any existing one.

@@ -39,6 +39,10 @@
 //! | a user's attempts in a context           | `Query gsi1 gsi1pk = CTXUSER#…` (attempts without a context omitted) |
 //! | create-if-absent (nonce replay)          | `PutItem` if `attribute_not_exists(pk) OR expires_ms <= now`         |
 //! | take (one-time login state)              | `DeleteItem` if `expires_ms > now`, returning the old item           |
+//!
+//! Reads through `gsi1` (the ops listings and a user's attempts in a context) are eventually
+//! consistent, as every DynamoDB secondary index is: a record written a moment ago may be
+//! missing for a fraction of a second. Nothing on a launch or grade path relies on them.
 
 use std::collections::HashMap;
 

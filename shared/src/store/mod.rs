@@ -7,8 +7,6 @@
 //! order the port documents, sorted by domain values (not by encoded keys), so their answers
 //! are identical.
 
-use std::cmp::Ordering;
-
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::model::{Attempt, PlatformScope, Registration};
@@ -48,11 +46,14 @@ pub(crate) fn sort_registrations(list: &mut [Registration]) {
     list.sort_by(|a, b| (&a.issuer, &a.client_id).cmp(&(&b.issuer, &b.client_id)));
 }
 
-/// Orders attempts by user, then by attempt id (which is time-ordered).
+/// Orders attempts by user, then start time (attempt id breaks ties).
 pub(crate) fn sort_attempts(list: &mut [Attempt]) {
-    list.sort_by(|a, b| match a.key.user_id.cmp(&b.key.user_id) {
-        Ordering::Equal => a.key.attempt_id.cmp(&b.key.attempt_id),
-        other => other,
+    list.sort_by(|a, b| {
+        a.key
+            .user_id
+            .cmp(&b.key.user_id)
+            .then(a.started_at.cmp(&b.started_at))
+            .then_with(|| a.key.attempt_id.cmp(&b.key.attempt_id))
     });
 }
 
