@@ -6,13 +6,21 @@
 //! ports ([`store`], [`keystore`]). The Lambda functions in `functions/` and the `ltictl`
 //! tool in `infra/` are thin shells around this crate.
 
+pub mod claims;
 pub mod clock;
 pub mod config;
 pub mod http;
 pub mod ids;
 pub mod keys;
 pub mod keystore;
+pub mod launch;
+pub mod login;
 pub mod model;
+pub mod platform_keys;
 pub mod ports;
+pub mod record;
+pub mod roles;
 pub mod secret;
+pub mod session;
 pub mod store;
+pub mod tool;

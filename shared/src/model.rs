@@ -48,6 +48,10 @@ pub struct PlatformOptions {
     /// tokens. `None` means the product default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_leeway_secs: Option<u32>,
+    /// Accept launches without `sub` (LTI Core 1.3 §5.3.6.1 anonymous launches). Off by
+    /// default: most features need to know who the user is.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_anonymous: bool,
     /// The `aud` to put in client assertions when the platform declares one that differs from
     /// its token URL (Security Framework §4.1.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,6 +169,10 @@ pub struct Context {
     /// Context type URIs (e.g. `http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub types: Vec<String>,
+    /// The Names and Role Provisioning Services membership URL (NRPS 2.0 §3.6.1), when a
+    /// launch granted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memberships_url: Option<String>,
     /// When this record was last written from a launch.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
@@ -186,9 +194,26 @@ pub struct ResourceLink {
     /// The link's description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The Assignment and Grade Services endpoint the latest launch granted (AGS 2.0 §3.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ags: Option<AgsEndpoint>,
     /// When this record was last written from a launch.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+/// Where and how grades for a resource link may be sent (AGS 2.0 §3.1 endpoint claim).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgsEndpoint {
+    /// The scopes the platform granted.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// The line items container URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineitems: Option<String>,
+    /// The line item of this resource link, when the platform created one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineitem: Option<String>,
 }
 
 /// Identifies one attempt: the resource link, the user, and the attempt's own id.
@@ -219,4 +244,11 @@ pub struct Attempt {
     /// The last time a launch or the activity touched the attempt.
     #[serde(with = "time::serde::rfc3339")]
     pub last_activity_at: OffsetDateTime,
+    /// When the attempt was closed; an open attempt is resumed by the next launch.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub closed_at: Option<OffsetDateTime>,
 }

@@ -68,6 +68,7 @@ pub(crate) fn registration(iss: &str, client_id: &str) -> Registration {
                 ),
             ]),
             clock_leeway_secs: Some(45),
+            allow_anonymous: true,
             token_audience: Some("https://lms.example/login/oauth2/token".to_owned()),
         },
         created_at: datetime!(2026-03-01 12:34:56.123456789 UTC),

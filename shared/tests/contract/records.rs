@@ -4,7 +4,9 @@
 use lti_shared::ids::{
     AttemptId, ClientId, ConsumerKey, ContextId, Issuer, ResourceLinkId, UserId,
 };
-use lti_shared::model::{Attempt, AttemptKey, Context, PlatformScope, ResourceLink, User};
+use lti_shared::model::{
+    AgsEndpoint, Attempt, AttemptKey, Context, PlatformScope, ResourceLink, User,
+};
 use lti_shared::ports::LaunchRecords;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -100,6 +102,9 @@ fn context(scope: &PlatformScope, id: &str) -> Context {
             "http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering".to_owned(),
             "http://purl.imsglobal.org/vocab/lis/v2/course#CourseSection".to_owned(),
         ],
+        memberships_url: Some(format!(
+            "https://lms.example/api/lti/courses/{id}/names_and_roles"
+        )),
         updated_at: datetime!(2026-03-01 08:00:00.5 UTC),
     }
 }
@@ -111,6 +116,7 @@ fn bare_context(scope: &PlatformScope, id: &str) -> Context {
         label: None,
         title: None,
         types: Vec::new(),
+        memberships_url: None,
         updated_at: datetime!(2026-03-02 08:00:00 UTC),
     }
 }
@@ -122,6 +128,18 @@ fn resource_link(scope: &PlatformScope, id: &str, ctx: Option<&str>) -> Resource
         context_id: ctx.map(context_id),
         title: Some(format!("Quiz {id}")),
         description: Some("Week 1 — cells & membranes".to_owned()),
+        ags: Some(AgsEndpoint {
+            scopes: vec![
+                "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem".to_owned(),
+                "https://purl.imsglobal.org/spec/lti-ags/scope/score".to_owned(),
+            ],
+            lineitems: Some(
+                "https://lms.example/mod/lti/services.php/2/lineitems?type_id=1".to_owned(),
+            ),
+            lineitem: Some(format!(
+                "https://lms.example/mod/lti/services.php/2/lineitems/{id}/lineitem?type_id=1"
+            )),
+        }),
         updated_at: datetime!(2026-03-01 08:00:00.25 UTC),
     }
 }
@@ -133,6 +151,7 @@ fn bare_resource_link(scope: &PlatformScope, id: &str) -> ResourceLink {
         context_id: None,
         title: None,
         description: None,
+        ags: None,
         updated_at: datetime!(2026-03-02 08:00:00 UTC),
     }
 }
@@ -154,6 +173,7 @@ fn attempt(
         context_id: ctx.map(context_id),
         started_at,
         last_activity_at: started_at + Duration::minutes(3),
+        closed_at: None,
     }
 }
 

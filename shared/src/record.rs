@@ -1,0 +1,343 @@
+//! Recording a verified launch: the user, the context, the resource link and the attempt
+//! (ARCHITECTURE "The flow of one launch", step 3).
+//!
+//! Personal fields are stored only when the platform sent them. A later launch that sends
+//! less (a privacy level was tightened, or a Canvas "anonymous" placement) keeps what an
+//! earlier one sent, unless it sends the claim as an empty string, which clears it: that is the
+//! platform saying so.
+
+use time::OffsetDateTime;
+
+use crate::ids::{AttemptId, ContextId, ResourceLinkId, UserId};
+use crate::model::{AgsEndpoint, Attempt, AttemptKey, Context, PlatformScope, ResourceLink, User};
+use crate::ports::{LaunchRecords, StoreError};
+
+/// The identity and personal fields one launch carried (all optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFacts {
+    /// Full name.
+    pub name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// SIS id.
+    pub sis_id: Option<String>,
+}
+
+/// What one launch said about its context.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContextFacts {
+    /// Label.
+    pub label: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// Type URIs.
+    pub types: Vec<String>,
+    /// NRPS membership URL.
+    pub memberships_url: Option<String>,
+}
+
+/// What one launch said about its resource link.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkFacts {
+    /// Title.
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// AGS endpoint.
+    pub ags: Option<AgsEndpoint>,
+}
+
+/// Everything a launch records, from LTI 1.3 or LTI 1.1 alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchFacts {
+    /// The platform.
+    pub scope: PlatformScope,
+    /// The user (`None` for anonymous launches, which record no user and no attempt).
+    pub user_id: Option<UserId>,
+    /// What the launch said about the user.
+    pub user: UserFacts,
+    /// The context, when sent.
+    pub context: Option<(ContextId, ContextFacts)>,
+    /// The resource link.
+    pub resource_link_id: ResourceLinkId,
+    /// What the launch said about the link.
+    pub link: LinkFacts,
+}
+
+/// A sent value replaces the stored one; an empty string clears it; absence keeps it.
+fn merge(sent: Option<String>, stored: Option<String>) -> Option<String> {
+    match sent {
+        Some(value) if value.is_empty() => None,
+        Some(value) => Some(value),
+        None => stored,
+    }
+}
+
+/// Writes the launch's records and opens or resumes the user's attempt. Returns the attempt
+/// (`None` for an anonymous launch).
+pub async fn record_launch(
+    facts: LaunchFacts,
+    records: &dyn LaunchRecords,
+    now: OffsetDateTime,
+) -> Result<Option<Attempt>, StoreError> {
+    let scope = facts.scope;
+    let context_id = facts.context.as_ref().map(|(id, _)| id.clone());
+    if let Some((id, sent)) = facts.context {
+        let stored = records.context(&scope, &id).await?;
+        let (label, title, types, memberships_url) = match stored {
+            Some(c) => (c.label, c.title, c.types, c.memberships_url),
+            None => (None, None, Vec::new(), None),
+        };
+        records
+            .put_context(&Context {
+                scope: scope.clone(),
+                context_id: id,
+                label: merge(sent.label, label),
+                title: merge(sent.title, title),
+                types: if sent.types.is_empty() {
+                    types
+                } else {
+                    sent.types
+                },
+                memberships_url: sent.memberships_url.or(memberships_url),
+                updated_at: now,
+            })
+            .await?;
+    }
+    let stored = records
+        .resource_link(&scope, &facts.resource_link_id)
+        .await?;
+    let (title, description, ags) = match stored {
+        Some(l) => (l.title, l.description, l.ags),
+        None => (None, None, None),
+    };
+    records
+        .put_resource_link(&ResourceLink {
+            scope: scope.clone(),
+            resource_link_id: facts.resource_link_id.clone(),
+            context_id: context_id.clone(),
+            title: merge(facts.link.title, title),
+            description: merge(facts.link.description, description),
+            ags: facts.link.ags.or(ags),
+            updated_at: now,
+        })
+        .await?;
+
+    let Some(user_id) = facts.user_id else {
+        return Ok(None);
+    };
+    let stored = records.user(&scope, &user_id).await?;
+    let (name, given, family, sis) = match stored {
+        Some(u) => (u.name, u.given_name, u.family_name, u.sis_id),
+        None => (None, None, None, None),
+    };
+    records
+        .put_user(&User {
+            scope: scope.clone(),
+            user_id: user_id.clone(),
+            name: merge(facts.user.name, name),
+            given_name: merge(facts.user.given_name, given),
+            family_name: merge(facts.user.family_name, family),
+            sis_id: merge(facts.user.sis_id, sis),
+            updated_at: now,
+        })
+        .await?;
+    open_attempt(
+        &scope,
+        &facts.resource_link_id,
+        &user_id,
+        context_id,
+        records,
+        now,
+    )
+    .await
+    .map(Some)
+}
+
+/// Resumes the user's open attempt on the link, or opens the next one. Attempt ids are the
+/// attempt's number (`000001`, `000002`, …), so two simultaneous first launches both try to
+/// create `000001` and the conditional write lets exactly one succeed; the other resumes it.
+async fn open_attempt(
+    scope: &PlatformScope,
+    link: &ResourceLinkId,
+    user: &UserId,
+    context_id: Option<ContextId>,
+    records: &dyn LaunchRecords,
+    now: OffsetDateTime,
+) -> Result<Attempt, StoreError> {
+    for _ in 0..3 {
+        let attempts = records
+            .attempts_of_user_on_resource_link(scope, link, user)
+            .await?;
+        if let Some(open) = attempts.iter().rev().find(|a| a.closed_at.is_none()) {
+            let mut resumed = open.clone();
+            resumed.last_activity_at = now;
+            records.update_attempt(&resumed).await?;
+            return Ok(resumed);
+        }
+        let number = attempts.len() + 1;
+        let attempt = Attempt {
+            key: AttemptKey {
+                scope: scope.clone(),
+                resource_link_id: link.clone(),
+                user_id: user.clone(),
+                attempt_id: AttemptId::parse(format!("{number:06}"))
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            },
+            context_id: context_id.clone(),
+            started_at: now,
+            last_activity_at: now,
+            closed_at: None,
+        };
+        match records.create_attempt(&attempt).await {
+            Ok(()) => return Ok(attempt),
+            // Another launch opened it first: read again and resume it.
+            Err(StoreError::AlreadyExists(_)) => continue,
+            Err(other) => return Err(other),
+        }
+    }
+    Err(StoreError::Corrupt(
+        "could not open an attempt after three tries".into(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{ClientId, Issuer};
+    use crate::store::embedded::EmbeddedStore;
+    use std::sync::Arc;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-03-01 12:00:00 UTC);
+
+    fn facts(user: UserFacts) -> LaunchFacts {
+        LaunchFacts {
+            scope: PlatformScope::Lti13 {
+                issuer: Issuer::parse("https://lms.example").unwrap(),
+                client_id: ClientId::parse("c").unwrap(),
+            },
+            user_id: Some(UserId::parse("u1").unwrap()),
+            user,
+            context: Some((ContextId::parse("ctx").unwrap(), ContextFacts::default())),
+            resource_link_id: ResourceLinkId::parse("rl").unwrap(),
+            link: LinkFacts::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn record_less_personal_data_later_keeps_earlier_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let full = UserFacts {
+            name: Some("Ada Lovelace".into()),
+            sis_id: Some("S-1".into()),
+            ..UserFacts::default()
+        };
+        record_launch(facts(full), &store, NOW).await.unwrap();
+        record_launch(facts(UserFacts::default()), &store, NOW)
+            .await
+            .unwrap();
+        let f = facts(UserFacts::default());
+        let user = store
+            .user(&f.scope, f.user_id.as_ref().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(user.name.as_deref(), Some("Ada Lovelace"));
+        assert_eq!(user.sis_id.as_deref(), Some("S-1"));
+        // An explicit empty value clears.
+        let cleared = UserFacts {
+            name: Some(String::new()),
+            ..UserFacts::default()
+        };
+        record_launch(facts(cleared), &store, NOW).await.unwrap();
+        let user = store
+            .user(&f.scope, f.user_id.as_ref().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(user.name, None);
+        assert_eq!(user.sis_id.as_deref(), Some("S-1"));
+    }
+
+    #[tokio::test]
+    async fn record_second_launch_resumes_open_attempt() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let first = record_launch(facts(UserFacts::default()), &store, NOW)
+            .await
+            .unwrap()
+            .unwrap();
+        let later = NOW + time::Duration::minutes(5);
+        let second = record_launch(facts(UserFacts::default()), &store, later)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.key, second.key);
+        assert_eq!(second.last_activity_at, later);
+        assert_eq!(second.key.attempt_id.as_str(), "000001");
+    }
+
+    #[tokio::test]
+    async fn record_after_closed_attempt_opens_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let mut first = record_launch(facts(UserFacts::default()), &store, NOW)
+            .await
+            .unwrap()
+            .unwrap();
+        first.closed_at = Some(NOW);
+        store.update_attempt(&first).await.unwrap();
+        let next = record_launch(facts(UserFacts::default()), &store, NOW)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(next.key.attempt_id.as_str(), "000002");
+    }
+
+    #[tokio::test]
+    async fn record_simultaneous_first_launches_open_one_attempt() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    record_launch(facts(UserFacts::default()), store.as_ref(), NOW).await
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let f = facts(UserFacts::default());
+        let all = store
+            .attempts_of_user_on_resource_link(
+                &f.scope,
+                &f.resource_link_id,
+                f.user_id.as_ref().unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn record_anonymous_launch_records_no_user_or_attempt() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let mut f = facts(UserFacts::default());
+        f.user_id = None;
+        assert_eq!(record_launch(f.clone(), &store, NOW).await.unwrap(), None);
+        assert!(
+            store
+                .resource_link(&f.scope, &f.resource_link_id)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+}
