@@ -122,3 +122,114 @@ pub fn response(
     }
     out
 }
+
+/// `Content-Security-Policy` of every HTML page: nothing from other origins, inline script and
+/// style only (the pages carry their own), forms may post to the platform or the activity.
+pub const HTML_CSP: &str =
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; base-uri 'none'";
+
+/// An HTML page that is never cached.
+pub fn html_response(status: u16, html: String) -> Response<Body> {
+    let mut out = response(
+        status,
+        "text/html; charset=utf-8",
+        "no-store",
+        Body::Text(html),
+    );
+    if let Ok(value) = http::HeaderValue::from_str(HTML_CSP) {
+        out.headers_mut()
+            .insert(http::header::CONTENT_SECURITY_POLICY, value);
+    }
+    out
+}
+
+/// A `302 Found` redirect.
+pub fn redirect(location: &str) -> Response<Body> {
+    let mut out = response(302, "text/plain; charset=utf-8", "no-store", Body::Empty);
+    if let Ok(value) = http::HeaderValue::from_str(location) {
+        out.headers_mut().insert(http::header::LOCATION, value);
+    }
+    out
+}
+
+/// Adds a `Set-Cookie` header.
+pub fn set_cookie(response: &mut Response<Body>, cookie: &str) {
+    if let Ok(value) = http::HeaderValue::from_str(cookie) {
+        response
+            .headers_mut()
+            .append(http::header::SET_COOKIE, value);
+    }
+}
+
+/// The parameters of a request: the query string, then (for a form POST) the body.
+pub fn params(req: &Request) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = req
+        .uri()
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let is_form = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if *req.method() == http::Method::POST && is_form {
+        out.extend(url::form_urlencoded::parse(req.body().as_ref()).into_owned());
+    }
+    out
+}
+
+/// The first value of parameter `name`.
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The value of cookie `name`, from every `Cookie` header of the request.
+pub fn cookie(req: &Request, name: &str) -> Option<String> {
+    req.headers()
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_found_among_several_headers() {
+        let req = http::Request::builder()
+            .header("cookie", "a=1; b=2")
+            .header("cookie", "c=3")
+            .body(Body::Empty)
+            .unwrap();
+        assert_eq!(cookie(&req, "b").as_deref(), Some("2"));
+        assert_eq!(cookie(&req, "c").as_deref(), Some("3"));
+        assert_eq!(cookie(&req, "d"), None);
+    }
+
+    #[test]
+    fn params_merge_query_and_form_body() {
+        let req = http::Request::builder()
+            .method("POST")
+            .uri("https://tool.example/login?iss=https%3A%2F%2Flms")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::Text("login_hint=u+1&x=%26".into()))
+            .unwrap();
+        let params = params(&req);
+        assert_eq!(param(&params, "iss"), Some("https://lms"));
+        assert_eq!(param(&params, "login_hint"), Some("u 1"));
+        assert_eq!(param(&params, "x"), Some("&"));
+    }
+}

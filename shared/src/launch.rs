@@ -33,9 +33,10 @@ use crate::claims::{IdTokenClaims, MessageType};
 use crate::clock::Clock;
 use crate::ids::{ClientId, ContextId, DeploymentId, Issuer, ResourceLinkId, UserId};
 use crate::login::{IssuedLogin, issued_login};
-use crate::model::{PlatformScope, Registration, Status};
+use crate::model::{AgsEndpoint, PlatformScope, Registration, Status};
 use crate::platform_keys::{KeyLookupError, PlatformKeys};
 use crate::ports::{Created, ExpiringItems, ItemKind, PlatformRegistry, StoreError};
+use crate::record::{ContextFacts, LaunchFacts, LinkFacts, UserFacts};
 use crate::roles::Roles;
 use crate::secret::constant_time_eq;
 
@@ -388,6 +389,15 @@ fn split(token: &str, max: usize) -> Result<Parts<'_>, LaunchError> {
     })
 }
 
+/// Checks only the format and size of a token (step 1), for callers that must look something
+/// up before verifying and may not do so for a malformed token.
+pub fn check_format(token: &str, policy: &VerifyPolicy) -> Result<(), LaunchError> {
+    if token.is_empty() {
+        return Err(LaunchError::MissingToken);
+    }
+    split(token, policy.max_token_bytes).map(drop)
+}
+
 /// A launch that passed every check. Its claims are reachable only through it.
 #[derive(Debug, Clone)]
 pub struct VerifiedLaunch {
@@ -451,6 +461,48 @@ impl VerifiedLaunch {
     pub fn context_id(&self) -> Option<ContextId> {
         let context = self.claims.context.as_ref()?;
         ContextId::parse(context.id.as_str()).ok()
+    }
+
+    /// What the launch tells the tool to record (only what the platform sent).
+    pub fn facts(&self) -> Option<LaunchFacts> {
+        let claims = &self.claims;
+        let context = self.context_id().map(|id| {
+            let sent = claims.context.as_ref();
+            (
+                id,
+                ContextFacts {
+                    label: sent.and_then(|c| c.label.clone()),
+                    title: sent.and_then(|c| c.title.clone()),
+                    types: sent.map(|c| c.types.clone()).unwrap_or_default(),
+                    memberships_url: claims
+                        .nrps
+                        .as_ref()
+                        .map(|n| n.context_memberships_url.clone()),
+                },
+            )
+        });
+        let link = claims.resource_link.as_ref();
+        Some(LaunchFacts {
+            scope: self.scope(),
+            user_id: self.user_id(),
+            user: UserFacts {
+                name: claims.name.clone(),
+                given_name: claims.given_name.clone(),
+                family_name: claims.family_name.clone(),
+                sis_id: claims.lis.as_ref().and_then(|l| l.person_sourcedid.clone()),
+            },
+            context,
+            resource_link_id: self.resource_link_id()?,
+            link: LinkFacts {
+                title: link.and_then(|l| l.title.clone()),
+                description: link.and_then(|l| l.description.clone()),
+                ags: claims.ags_endpoint.as_ref().map(|a| AgsEndpoint {
+                    scopes: a.scope.clone(),
+                    lineitems: a.lineitems.clone(),
+                    lineitem: a.lineitem.clone(),
+                }),
+            },
+        })
     }
 
     /// The login this launch completed.

@@ -16,6 +16,7 @@ pub mod keystore;
 pub mod launch;
 pub mod login;
 pub mod model;
+pub mod pages;
 pub mod platform_keys;
 pub mod ports;
 pub mod record;

@@ -3,11 +3,11 @@
 //!
 //! [`FakePlatform::start`] binds `127.0.0.1:0` and serves:
 //!
-//! | path     | what                                                                        |
-//! |----------|-----------------------------------------------------------------------------|
-//! | `/jwks`  | the public JWK set of its signing keys, each with a `kid` (Security Framework §6.3); counted, and switchable to 503 |
-//! | `/auth`  | the OIDC authorization endpoint (Security Framework §5.1.1.2 and §5.1.1.3): GET or form POST in, an auto-submitting `form_post` page out |
-//! | `/token` | the OAuth 2.0 token endpoint: a placeholder that answers 501 for now          |
+//! - `/jwks`: the public JWK set of its signing keys, each with a `kid` (Security Framework
+//!   §6.3); its fetches are counted, and it can be made to answer 503;
+//! - `/auth`: the OIDC authorization endpoint (Security Framework §5.1.1.2 and §5.1.1.3):
+//!   GET or form POST in, an auto-submitting `form_post` page out;
+//! - `/token`: the OAuth 2.0 token endpoint, a placeholder that answers 501 for now.
 //!
 //! The id_token it returns is built from a [`LaunchSpec`]: the claims of an
 //! `LtiResourceLinkRequest` (LTI Core 1.3 §5) with `nonce` taken from the authorization
@@ -23,13 +23,19 @@
 //! # Cookies over plain HTTP
 //!
 //! The tool binds `state` to the browser with a cookie marked `Secure; SameSite=None;
-//! Partitioned`. A cookie store that follows RFC 6265 (reqwest's included) does not send a
-//! `Secure` cookie over `http://`, and this harness runs over plain HTTP on loopback. So by
-//! default ([`CookieMode::Header`]) [`FakePlatform::launch`] keeps no cookie jar: it copies the
+//! Partitioned`, and this harness runs over plain HTTP on loopback. By default
+//! ([`CookieMode::Header`]) [`FakePlatform::launch`] keeps no cookie jar: it copies the
 //! `name=value` of every `Set-Cookie` of the tool's login response into a `Cookie` header on
-//! the launch POST, as a browser would over HTTPS. [`CookieMode::Jar`] uses reqwest's store
-//! instead (useful only for cookies without `Secure`), and [`CookieMode::Omit`] sends none, to
-//! test a launch whose browser lost the state cookie.
+//! the launch POST, as a browser over HTTPS would send it, whatever `Secure`, `Path` or
+//! `Domain` say, and records it in [`LaunchOutcome::launch_cookie`]. That does not depend on
+//! any cookie store's rules for `Secure` over `http://`.
+//!
+//! [`CookieMode::Jar`] uses reqwest's cookie store instead, which applies `Path`, `Domain` and
+//! expiry. Its `cookie_store` (0.22) treats `http://127.0.0.1` and `http://localhost` as
+//! secure origins, as browsers do for loopback, so it does send `Secure` cookies here (it
+//! would not to any other `http://` host). [`CookieMode::Omit`] sends no cookie, to test a
+//! launch whose browser lost the state cookie (e.g. a third-party iframe without
+//! partitioned cookies).
 //!
 //! # Issuer
 //!
@@ -151,7 +157,9 @@ impl PlatformKey {
     }
 
     fn public_jwk(&self) -> Value {
-        json!({"kty": "RSA", "kid": self.kid, "alg": "RS256", "use": "sig", "n": self.n, "e": self.e})
+        json!({
+            "kty": "RSA", "kid": self.kid, "alg": "RS256", "use": "sig", "n": self.n, "e": self.e,
+        })
     }
 
     fn public_key_pem(&self) -> String {
@@ -382,7 +390,8 @@ pub enum CookieMode {
     /// the launch POST, ignoring `Secure` (as a browser over HTTPS would send it).
     #[default]
     Header,
-    /// Use reqwest's cookie store, which withholds `Secure` cookies over `http://`.
+    /// Use reqwest's cookie store, which applies `Path`, `Domain` and expiry, and sends
+    /// `Secure` cookies over `http://` only to loopback hosts (as browsers do).
     Jar,
     /// Send no cookie on the launch POST.
     Omit,
@@ -753,7 +762,8 @@ impl LaunchSpec {
 
     /// The `lti_message_hint` sent at login initiation (random by default). The platform finds
     /// the launch by it at `/auth`, so a tool that does not pass it back unaltered (LTI Core 1.3
-    /// §4.1.1) gets the template of [`FakePlatform::set_launch_template`] instead.
+    /// §4.1.1) gets an `invalid_request` error response (or, if the test set one, the
+    /// template of [`FakePlatform::set_launch_template`]).
     pub fn lti_message_hint(mut self, hint: impl Into<String>) -> Self {
         self.lti_message_hint = Some(hint.into());
         self
@@ -1011,6 +1021,16 @@ struct Pending {
     target_link_uri: String,
     login_hint: String,
     client_id: String,
+}
+
+/// Where `/auth` takes the launch from.
+enum Source {
+    /// One [`FakePlatform::launch`] started, found by its `lti_message_hint`.
+    Launch(Pending),
+    /// [`FakePlatform::set_launch_template`].
+    Template(LaunchSpec),
+    /// Neither: the request's `lti_message_hint` is missing or not one the platform sent.
+    Unknown,
 }
 
 struct State {
@@ -1304,9 +1324,10 @@ impl FakePlatform {
 
     // --- authorization endpoint ---------------------------------------------------------
 
-    /// The launch `/auth` answers with when the request's `lti_message_hint` is not one of
-    /// [`FakePlatform::launch`]'s (the tool or the test called `/auth` itself). Without one,
-    /// [`LaunchSpec::student`].
+    /// The launch `/auth` answers with when the request's `lti_message_hint` is missing or not
+    /// one of [`FakePlatform::launch`]'s (the test called `/auth` itself). Without a template
+    /// such a request is refused with `invalid_request`, as real platforms refuse a tool that
+    /// does not pass `lti_message_hint` back (LTI Core 1.3 §4.1.1).
     pub fn set_launch_template(&self, spec: LaunchSpec) {
         self.state().template = Some(spec);
     }
@@ -1638,8 +1659,13 @@ impl Inner {
                 .is_some_and(|id| state.client_ids.iter().any(|known| known == id));
             let known_redirect = param("redirect_uri")
                 .is_some_and(|uri| state.redirect_uris.iter().any(|known| known == uri));
-            let found = param("lti_message_hint").and_then(|hint| state.pending.get(hint).cloned());
-            let found = found.ok_or_else(|| state.template.clone().unwrap_or_default());
+            let found = match param("lti_message_hint").and_then(|h| state.pending.get(h)) {
+                Some(pending) => Source::Launch(pending.clone()),
+                None => state
+                    .template
+                    .clone()
+                    .map_or(Source::Unknown, Source::Template),
+            };
             (known_client, known_redirect, found)
         };
         let param = |name: &str| params.get(name).map(String::as_str);
@@ -1665,21 +1691,6 @@ impl Inner {
             html(auto_submit_page(redirect_uri, &fields))
         };
 
-        let (spec, target_link_uri, login_hint) = match &found {
-            Ok(pending) => (
-                &pending.spec,
-                pending.target_link_uri.as_str(),
-                Some(pending.login_hint.as_str()),
-            ),
-            Err(template) => (
-                template,
-                template.target_link_uri.as_deref().unwrap_or(redirect_uri),
-                None,
-            ),
-        };
-        if let Some((code, description)) = &spec.auth_error {
-            return error(code, description);
-        }
         if !param("scope").is_some_and(|s| s.split(' ').any(|s| s == "openid")) {
             return error("invalid_scope", "scope must include openid");
         }
@@ -1701,13 +1712,35 @@ impl Inner {
         let Some(sent_hint) = param("login_hint") else {
             return error("invalid_request", "login_hint is required");
         };
+        let (spec, target_link_uri, login_hint) = match &found {
+            Source::Launch(pending) => (
+                &pending.spec,
+                pending.target_link_uri.as_str(),
+                Some(pending.login_hint.as_str()),
+            ),
+            Source::Template(template) => (
+                template,
+                template.target_link_uri.as_deref().unwrap_or(redirect_uri),
+                None,
+            ),
+            // LTI Core 1.3 §4.1.1: the tool must pass lti_message_hint back unaltered.
+            Source::Unknown => {
+                return error(
+                    "invalid_request",
+                    "lti_message_hint is missing or not one this platform sent",
+                );
+            }
+        };
+        if let Some((code, description)) = &spec.auth_error {
+            return error(code, description);
+        }
         if login_hint.is_some_and(|expected| expected != sent_hint) {
             return error(
                 "login_required",
                 "login_hint is not the user who started this launch",
             );
         }
-        if let Ok(pending) = &found
+        if let Source::Launch(pending) = &found
             && pending.client_id != client_id
         {
             return error(
@@ -1832,7 +1865,8 @@ fn html(body: String) -> Response<Full<Bytes>> {
 /// Response Mode §2): a form of hidden fields that submits itself to `action`.
 fn auto_submit_page(action: &str, fields: &[(&str, &str)]) -> String {
     let mut page = String::from(
-        "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>Launching…</title></head>\n\
+        "<!DOCTYPE html>\n<html>\n\
+         <head><meta charset=\"utf-8\"><title>Launching…</title></head>\n\
          <body onload=\"document.forms[0].submit()\">\n",
     );
     page.push_str(&format!(

@@ -367,11 +367,30 @@ async fn auth_endpoint_form_carries_state_and_an_id_token_with_the_request_nonce
 }
 
 #[tokio::test]
+async fn auth_endpoint_refuses_an_unknown_message_hint_without_a_template() {
+    let platform = FakePlatform::builder()
+        .redirect_uri("https://tool.test/launch")
+        .start()
+        .await;
+    let response = get_auth(
+        &platform,
+        &auth_params(&platform, "https://tool.test/launch"),
+    )
+    .await;
+    let (_, fields) = auto_submit_form(&response.text().await.unwrap()).unwrap();
+    let fields: HashMap<String, String> = fields.into_iter().collect();
+    assert_eq!(fields["error"], "invalid_request");
+    assert!(fields["error_description"].contains("lti_message_hint"));
+    assert!(!fields.contains_key("id_token"));
+}
+
+#[tokio::test]
 async fn auth_endpoint_posts_protocol_errors_back_to_the_redirect_uri() {
     let platform = FakePlatform::builder()
         .redirect_uri("https://tool.test/launch")
         .start()
         .await;
+    platform.set_launch_template(LaunchSpec::student());
     for (index, bad, error) in [
         (0, "profile", "invalid_scope"),
         (1, "code", "unsupported_response_type"),
@@ -623,7 +642,7 @@ async fn launch_tampering_reaches_the_tool() {
 async fn launch_cookie_modes() {
     let (platform, tool) = platform_and_tool().await;
 
-    // reqwest's jar keeps the Secure cookie away from http://: the tool sees no cookie.
+    // reqwest's jar treats loopback as a secure origin, so it sends the Secure cookie too.
     let outcome = platform
         .launch(
             &tool.login_url(),
@@ -631,7 +650,12 @@ async fn launch_cookie_modes() {
             LaunchSpec::student().cookie_mode(CookieMode::Jar),
         )
         .await;
-    assert_eq!(outcome.expect_launch().json()["cookie"], Value::Null);
+    let sent_state = &outcome.auth_request_params.as_ref().unwrap()["state"];
+    assert_eq!(
+        outcome.expect_launch().json()["cookie"],
+        format!("lti_state={sent_state}")
+    );
+    assert!(outcome.launch_cookie.is_none());
 
     let outcome = platform
         .launch(
@@ -663,4 +687,39 @@ async fn launch_stops_where_the_tool_refuses() {
 fn base64_url(text: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+#[tokio::test]
+async fn launch_as_a_second_registration_and_with_a_wrong_login_hint() {
+    let platform = FakePlatform::builder()
+        .additional_client_id("second-client")
+        .start()
+        .await;
+    let tool = start_stub_tool(platform.auth_url(), platform.issuer().to_owned()).await;
+    platform.add_redirect_uri(tool.launch_url());
+
+    let outcome = platform
+        .launch(
+            &tool.login_url(),
+            TARGET,
+            LaunchSpec::student()
+                .client_id("second-client")
+                .deployment_id("deployment-2"),
+        )
+        .await;
+    let claims = outcome.claims();
+    assert_eq!(claims["aud"], "second-client");
+    assert_eq!(claims["azp"], "second-client");
+    assert_eq!(claims[claim::DEPLOYMENT_ID], "deployment-2");
+
+    // The tool is told a login_hint other than the one the platform expects back.
+    let outcome = platform
+        .launch(
+            &tool.login_url(),
+            TARGET,
+            LaunchSpec::student().login_param("login_hint", "someone-else"),
+        )
+        .await;
+    assert!(outcome.id_token.is_none());
+    assert_eq!(outcome.expect_launch().json()["error"], "login_required");
 }

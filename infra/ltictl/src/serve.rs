@@ -16,8 +16,13 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use jwks::Jwks;
 use lambda_http::Body;
-use lti_shared::clock::SystemClock;
+use launch::Launch;
+use login::Login;
+use lti_shared::clock::{Clock, SystemClock};
 use lti_shared::http::ApiError;
+use lti_shared::launch::{Verifier, VerifyPolicy};
+use lti_shared::platform_keys::{KeyCachePolicy, PlatformKeys};
+use lti_shared::tool::{ACTIVITY_PATH, LAUNCH_PATH, LOGIN_PATH, ToolUrls};
 use tokio::net::TcpListener;
 use url::Url;
 
@@ -56,35 +61,64 @@ pub struct Endpoint {
 /// The handlers behind one local port.
 pub struct App {
     jwks: Jwks,
-    public_url: Url,
+    login: Login,
+    launch: Launch,
+    tool: ToolUrls,
 }
 
 impl App {
-    /// The handlers over `backend`, publishing URLs under `public_url`.
+    /// The handlers over `backend`, publishing URLs under `public_url`, with the real clock.
     pub fn new(backend: &Backend, public_url: Url) -> Self {
+        Self::with_clock(backend, public_url, Arc::new(SystemClock))
+    }
+
+    /// The handlers over `backend` with time from `clock` (tests move it).
+    pub fn with_clock(backend: &Backend, public_url: Url, clock: Arc<dyn Clock>) -> Self {
+        let tool = ToolUrls::new(&public_url);
+        let store = backend.store.clone();
+        let verifier = Verifier {
+            registry: store.clone(),
+            items: store.clone(),
+            keys: Arc::new(PlatformKeys::new(store.clone(), KeyCachePolicy::default())),
+            clock: clock.clone(),
+            policy: VerifyPolicy::default(),
+        };
         Self {
-            jwks: Jwks::new(backend.keys.clone(), Arc::new(SystemClock)),
-            public_url,
+            jwks: Jwks::new(backend.keys.clone(), clock.clone()),
+            login: Login::new(store.clone(), store.clone(), clock, tool.clone()),
+            launch: Launch::new(verifier, store, backend.keys.clone(), tool.clone()),
+            tool,
         }
     }
 
     /// The values an LMS administrator pastes, for the functions that exist.
     pub fn endpoints(&self) -> Vec<Endpoint> {
-        let at = |path: &str| {
-            let mut url = self.public_url.clone();
-            url.set_path(path);
-            url
-        };
-        vec![Endpoint {
-            label: "Public keyset (JWKS) URL",
-            url: at("/jwks"),
-        }]
+        vec![
+            Endpoint {
+                label: "OIDC login initiation URL",
+                url: self.tool.login(),
+            },
+            Endpoint {
+                label: "Redirect URL",
+                url: self.tool.launch(),
+            },
+            Endpoint {
+                label: "Target link URL",
+                url: self.tool.launch(),
+            },
+            Endpoint {
+                label: "Public keyset (JWKS) URL",
+                url: self.tool.jwks(),
+            },
+        ]
     }
 
     /// Routes one request to its handler.
     pub async fn handle(&self, req: lambda_http::Request) -> http::Response<Body> {
         match req.uri().path() {
             "/jwks" | "/.well-known/jwks.json" => self.jwks.handle(req).await,
+            LOGIN_PATH => self.login.handle(req).await,
+            LAUNCH_PATH | ACTIVITY_PATH => self.launch.handle(req).await,
             _ => ApiError::new(404, "not_found", "there is nothing at this path")
                 .into_response(&lti_shared::http::request_id(&req)),
         }

@@ -1,0 +1,342 @@
+//! The `launch` function: LTI 1.3 resource-link launches (LTI Core 1.3 §5) and the built-in
+//! demo activity.
+//!
+//! `POST /launch` verifies the id_token through the one verification path
+//! ([`lti_shared::launch::Verifier`]), records the launch, and hands the browser to the activity
+//! with an auto-submitting form carrying `lti_session`. When the browser sent no state cookie it
+//! first tries LTI Platform Storage (if the platform offered it at login) and otherwise offers
+//! to open the tool in a new window. `POST /activity` is the demo activity: it shows what the
+//! verified launch established.
+
+use std::sync::Arc;
+
+use lambda_http::{Body, Request, Response};
+use lti_shared::claims::MessageType;
+use lti_shared::clock::Clock;
+use lti_shared::http::{html_response, param, params, request_id, set_cookie};
+use lti_shared::launch::{
+    BrowserBinding, ErrorClass, LaunchError, LaunchInput, Verifier, check_format,
+};
+use lti_shared::login::{issued_login, state_cookie_name};
+use lti_shared::pages::{Activity, AutoSubmit, ErrorPage, NewWindow, StorageLaunch, render};
+use lti_shared::ports::{KeyStore, LaunchRecords};
+use lti_shared::record::record_launch;
+use lti_shared::roles::Roles;
+use lti_shared::session::{self, SESSION_LIFETIME, SessionClaims};
+use lti_shared::tool::{ACTIVITY_PATH, ToolUrls};
+
+/// The Platform Storage key a state is kept under (the login function stores it there).
+fn storage_key(state: &str) -> String {
+    format!("lti_state_{state}")
+}
+
+/// The handler and the ports it uses.
+pub struct Launch {
+    verifier: Verifier,
+    records: Arc<dyn LaunchRecords>,
+    keys: Arc<dyn KeyStore>,
+    tool: ToolUrls,
+}
+
+fn error_page(status: u16, heading: &str, advice: &str, code: &str, id: &str) -> Response<Body> {
+    html_response(
+        status,
+        render(&ErrorPage {
+            heading,
+            advice,
+            code,
+            request_id: id,
+        }),
+    )
+}
+
+fn refused(error: &LaunchError, id: &str) -> Response<Body> {
+    let status = match error.class() {
+        ErrorClass::BadRequest => 400,
+        ErrorClass::Unauthenticated => 401,
+        ErrorClass::Forbidden => 403,
+        ErrorClass::Unavailable => 503,
+    };
+    // The detail names the rule; it never contains the token or personal data.
+    if status >= 500 {
+        tracing::error!(request_id = id, code = error.code(), detail = %error, "launch failed");
+    } else {
+        tracing::info!(request_id = id, code = error.code(), detail = %error, "launch refused");
+    }
+    error_page(
+        status,
+        "This launch was refused",
+        error.advice(),
+        error.code(),
+        id,
+    )
+}
+
+fn unavailable(id: &str, what: &str, error: &dyn std::fmt::Display) -> Response<Body> {
+    tracing::error!(request_id = id, %error, "{what}");
+    error_page(
+        503,
+        "The tool is temporarily unavailable",
+        "The tool cannot complete launches right now. Try again in a few minutes; if it persists, tell your LMS administrator.",
+        "TEMPORARILY_UNAVAILABLE",
+        id,
+    )
+}
+
+impl Launch {
+    /// A handler over these ports.
+    pub fn new(
+        verifier: Verifier,
+        records: Arc<dyn LaunchRecords>,
+        keys: Arc<dyn KeyStore>,
+        tool: ToolUrls,
+    ) -> Self {
+        Self {
+            verifier,
+            records,
+            keys,
+            tool,
+        }
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        self.verifier.clock.as_ref()
+    }
+
+    /// Answers one request. Never fails: every outcome is a response.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let id = request_id(&req);
+        if *req.method() != http::Method::POST {
+            return lti_shared::http::ApiError::method_not_allowed("POST").into_response(&id);
+        }
+        if req.uri().path() == ACTIVITY_PATH {
+            self.activity(&req, &id).await
+        } else {
+            self.launch(&req, &id).await
+        }
+    }
+
+    async fn launch(&self, req: &Request, id: &str) -> Response<Body> {
+        let params = params(req);
+        let id_token = param(&params, "id_token").unwrap_or_default();
+        let state = param(&params, "state").unwrap_or_default();
+        let stored = param(&params, "lti_storage_state");
+        let cookie = if state.is_empty() {
+            None
+        } else {
+            lti_shared::http::cookie(req, &state_cookie_name(state))
+        };
+
+        // No cookie: before verifying, see whether Platform Storage can prove the browser.
+        if cookie.is_none() && stored.is_none() && !state.is_empty() {
+            if let Err(error) = check_format(id_token, &self.verifier.policy) {
+                return refused(&error, id);
+            }
+            match issued_login(self.verifier.items.as_ref(), state, self.clock().now()).await {
+                Err(error) => return unavailable(id, "cannot read the login state", &error),
+                Ok(Some(issued)) => {
+                    let restart = issued.restart_url(&self.tool);
+                    tracing::info!(
+                        request_id = id,
+                        storage = issued.storage_target.is_some(),
+                        "launch without state cookie"
+                    );
+                    let page = match (&issued.storage_target, self.platform_origin(&issued).await) {
+                        (Some(target), Some(origin)) => render(&StorageLaunch {
+                            target,
+                            platform_origin: &origin,
+                            key: &storage_key(state),
+                            action: self.tool.launch().as_str(),
+                            id_token,
+                            state,
+                            restart_url: restart.as_str(),
+                        }),
+                        _ => render(&NewWindow {
+                            restart_url: restart.as_str(),
+                        }),
+                    };
+                    return html_response(200, page);
+                }
+                Ok(None) => {}
+            }
+        }
+
+        let binding = match stored {
+            Some(value) => BrowserBinding::PlatformStorage(value),
+            None => BrowserBinding::Cookie(cookie.as_deref()),
+        };
+        let input = LaunchInput {
+            id_token,
+            state,
+            binding,
+        };
+        let launch = match self.verifier.verify(input, MessageType::ResourceLink).await {
+            Ok(launch) => launch,
+            Err(error) => return refused(&error, id),
+        };
+        let now = self.clock().now();
+        let Some(facts) = launch.facts() else {
+            return refused(&LaunchError::MissingClaim("resource_link"), id);
+        };
+        let attempt = match record_launch(facts, self.records.as_ref(), now).await {
+            Ok(attempt) => attempt,
+            Err(error) => return unavailable(id, "cannot record the launch", &error),
+        };
+        let keys = match self.keys.signing_keys().await {
+            Ok(keys) => keys,
+            Err(error) => return unavailable(id, "cannot read the signing keys", &error),
+        };
+        let Some(resource_link_id) = launch.resource_link_id() else {
+            return refused(&LaunchError::MissingClaim("resource_link"), id);
+        };
+        let activity = self.tool.activity();
+        let origin = self.tool.origin_string();
+        let claims = SessionClaims {
+            iss: origin.clone(),
+            aud: activity.origin().ascii_serialization(),
+            iat: now.unix_timestamp(),
+            exp: (now + SESSION_LIFETIME).unix_timestamp(),
+            jti: lti_shared::http::fresh_request_id(),
+            platform: launch.scope(),
+            deployment_id: launch.deployment_id().clone(),
+            user_id: launch.user_id(),
+            resource_link_id,
+            context_id: launch.context_id(),
+            attempt_id: attempt.map(|a| a.key.attempt_id),
+            roles: launch.roles().clone(),
+        };
+        let token = match session::issue(&keys, &claims) {
+            Ok(token) => token,
+            Err(error) => return unavailable(id, "cannot sign the session", &error),
+        };
+        tracing::info!(
+            request_id = id,
+            issuer = %launch.registration().issuer,
+            roles = %launch.roles(),
+            "launch verified"
+        );
+        let mut response = html_response(
+            200,
+            render(&AutoSubmit {
+                title: "Opening the activity…",
+                action: activity.as_str(),
+                fields: vec![("lti_session", &token)],
+            }),
+        );
+        // The state has been used; tell the browser to drop its cookie.
+        set_cookie(
+            &mut response,
+            &format!(
+                "{}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=None; Partitioned",
+                state_cookie_name(state)
+            ),
+        );
+        response
+    }
+
+    /// The origin Platform Storage messages go to: the platform's authorization endpoint's.
+    async fn platform_origin(&self, issued: &lti_shared::login::IssuedLogin) -> Option<String> {
+        let registration = self
+            .verifier
+            .registry
+            .platform(&issued.issuer, &issued.client_id)
+            .await
+            .ok()??;
+        Some(registration.auth_url.origin().ascii_serialization())
+    }
+
+    async fn activity(&self, req: &Request, id: &str) -> Response<Body> {
+        let params = params(req);
+        let token = param(&params, "lti_session").unwrap_or_default();
+        let keys = match self.keys.signing_keys().await {
+            Ok(keys) => keys,
+            Err(error) => return unavailable(id, "cannot read the signing keys", &error),
+        };
+        let origin = self.tool.origin_string();
+        let claims = match session::verify(token, &keys, &origin, &origin, self.clock().now()) {
+            Ok(claims) => claims,
+            Err(error) => {
+                tracing::info!(request_id = id, %error, "activity session refused");
+                return error_page(
+                    401,
+                    "This activity session is not valid",
+                    "Open the activity again from your course.",
+                    "SESSION_INVALID",
+                    id,
+                );
+            }
+        };
+        let roles: &Roles = &claims.roles;
+        let user = match &claims.user_id {
+            Some(user_id) => self
+                .records
+                .user(&claims.platform, user_id)
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        };
+        let neutral = if roles.is_instructor() {
+            "Course staff"
+        } else if roles.is_learner() {
+            "Learner"
+        } else {
+            "Participant"
+        };
+        let who = user
+            .and_then(|u| {
+                u.name.or_else(|| match (u.given_name, u.family_name) {
+                    (Some(g), Some(f)) => Some(format!("{g} {f}")),
+                    (g, f) => g.or(f),
+                })
+            })
+            .unwrap_or_else(|| neutral.to_owned());
+        let context = match &claims.context_id {
+            Some(context_id) => self
+                .records
+                .context(&claims.platform, context_id)
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        };
+        let course = context
+            .and_then(|c| c.title.or(c.label))
+            .or_else(|| claims.context_id.as_ref().map(ToString::to_string))
+            .unwrap_or_else(|| "(none)".to_owned());
+        let link = self
+            .records
+            .resource_link(&claims.platform, &claims.resource_link_id)
+            .await
+            .ok()
+            .flatten();
+        let resource = link
+            .and_then(|l| l.title)
+            .unwrap_or_else(|| claims.resource_link_id.to_string());
+        let platform = match &claims.platform {
+            lti_shared::model::PlatformScope::Lti13 { issuer, .. } => issuer.to_string(),
+            lti_shared::model::PlatformScope::Lti11 { consumer_key } => consumer_key.to_string(),
+        };
+        let heading = if roles.is_instructor() {
+            "Resource overview"
+        } else {
+            "Activity"
+        };
+        html_response(
+            200,
+            render(&Activity {
+                heading,
+                instructor: roles.is_instructor(),
+                who: &who,
+                course: &course,
+                resource: &resource,
+                roles: &roles.to_string(),
+                attempt: claims
+                    .attempt_id
+                    .as_ref()
+                    .map_or("(anonymous launch: not recorded)", |a| a.as_str()),
+                platform: &platform,
+            }),
+        )
+    }
+}

@@ -1,0 +1,32 @@
+//! Lambda entry point of the `login` function: read configuration once, build the DynamoDB
+//! store, and serve.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use lambda_http::service_fn;
+use login::Login;
+use lti_shared::clock::SystemClock;
+use lti_shared::config;
+use lti_shared::store::dynamo::DynamoStore;
+use lti_shared::tool::ToolUrls;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let table = config::required(config::TABLE_VAR)?;
+    let public_url = config::parse_public_url(&config::required(config::PUBLIC_URL_VAR)?)?;
+    let aws = config::aws_sdk_config().await;
+    let store = Arc::new(DynamoStore::from_config(&aws, table));
+    let handler = Arc::new(Login::new(
+        store.clone(),
+        store,
+        Arc::new(SystemClock),
+        ToolUrls::new(&public_url),
+    ));
+    lambda_http::run(service_fn(move |req| {
+        let handler = Arc::clone(&handler);
+        async move { Ok::<_, Infallible>(handler.handle(req).await) }
+    }))
+    .await
+}
