@@ -79,6 +79,17 @@ pub enum PlatformCommand {
         /// Allowed clock skew, in seconds.
         #[arg(long, value_name = "SECONDS")]
         clock_leeway: Option<u32>,
+        /// Read a role the platform sends as another role, e.g.
+        /// `--role-map 'Teaching Assistant=TeachingAssistant'` or `--role-map 'maintain=Instructor'`;
+        /// an empty target (`--role-map 'Guest='`) ignores that role. Repeatable.
+        #[arg(long = "role-map", value_name = "FROM=TO")]
+        role_map: Vec<String>,
+        /// Stop mapping a role (repeatable).
+        #[arg(long = "remove-role-map", value_name = "FROM")]
+        remove_role_map: Vec<String>,
+        /// Accept launches without a user id (anonymous launches, LTI Core 1.3 §5.3.6.1).
+        #[arg(long, value_name = "true|false")]
+        allow_anonymous: Option<bool>,
     },
     /// List registrations.
     List,
@@ -180,6 +191,26 @@ fn issuer(text: &str) -> Result<Issuer, CliError> {
     Issuer::parse(text).map_err(usage)
 }
 
+/// Parses `FROM=TO`, refusing a target that is not a role the tool knows.
+fn role_mapping(pair: &str) -> Result<(String, String), CliError> {
+    let (from, to) = pair
+        .split_once('=')
+        .ok_or_else(|| CliError::Usage(format!("--role-map {pair:?} must look like FROM=TO")))?;
+    if from.trim().is_empty() {
+        return Err(CliError::Usage(format!(
+            "--role-map {pair:?} has no role to map"
+        )));
+    }
+    if lti_shared::roles::parse_override(to).is_none() {
+        return Err(CliError::Usage(format!(
+            "--role-map target {to:?} is not a role the tool knows; use a short name such as \
+             Instructor, Learner, TeachingAssistant, ContentDeveloper, Administrator, or a LIS \
+             role URI"
+        )));
+    }
+    Ok((from.trim().to_owned(), to.trim().to_owned()))
+}
+
 fn deployments(list: &[String]) -> Result<BTreeSet<DeploymentId>, CliError> {
     list.iter()
         .map(|d| DeploymentId::parse(d.as_str()).map_err(usage))
@@ -227,6 +258,12 @@ fn platform_details(r: &Registration) -> Vec<Vec<String>> {
     ];
     if let Some(leeway) = r.options.clock_leeway_secs {
         rows.push(vec!["clock leeway".into(), format!("{leeway} s")]);
+    }
+    if r.options.allow_anonymous {
+        rows.push(vec!["anonymous launches".into(), "allowed".into()]);
+    }
+    for (from, to) in &r.options.role_map {
+        rows.push(vec!["role map".into(), format!("{from} → {to}")]);
     }
     rows
 }
@@ -309,8 +346,15 @@ pub(crate) async fn platform(
             name,
             status,
             clock_leeway,
+            role_map,
+            remove_role_map,
+            allow_anonymous,
         } => {
             let iss = Issuer::parse(iss).map_err(usage)?;
+            let role_map = role_map
+                .iter()
+                .map(|pair| role_mapping(pair))
+                .collect::<Result<Vec<_>, _>>()?;
             let client_id = ClientId::parse(client_id).map_err(usage)?;
             // Parse everything before reading, so a typo changes nothing.
             let added = deployments(&add_deployment_ids)?;
@@ -343,6 +387,13 @@ pub(crate) async fn platform(
             }
             if clock_leeway.is_some() {
                 registration.options.clock_leeway_secs = clock_leeway;
+            }
+            for from in &remove_role_map {
+                registration.options.role_map.remove(from);
+            }
+            registration.options.role_map.extend(role_map);
+            if let Some(allow) = allow_anonymous {
+                registration.options.allow_anonymous = allow;
             }
             match store.update_platform(&registration).await {
                 Ok(()) => out.done(

@@ -58,6 +58,7 @@ pub struct BackendArgs {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; boxing buys nothing
 pub enum Command {
     /// Run every function's handler on one local port.
     Serve(serve::ServeArgs),
