@@ -17,7 +17,9 @@ Runs, from the repository root:
      AWS_ENDPOINT_URL, dummy credentials and AWS_REGION=us-east-1 pointing at it.
 
 Every step runs even if an earlier one fails; the exit status is non-zero if any failed.
-Idempotent: creates .venv (pinned moto and cfn-lint) only when missing or out of date.
+Idempotent: creates .venv (pinned moto and cfn-lint) only when missing or out of date, and
+installs Debian's chromium and chromium-driver (for tests/tests/browser.rs) only when
+missing, with apt-get (as root).
 The moto log is in target/moto.log; the server is stopped on exit.
 
 Examples:
@@ -80,6 +82,26 @@ if ! nextest_version="$(cargo nextest --version 2>/dev/null)"; then
     nextest_version="$(cargo nextest --version)"
 fi
 echo "${nextest_version%%$'\n'*}"
+
+# --- Chromium and chromedriver for the real-browser tests (tests/tests/browser.rs) -------------
+have_browser() {
+    command -v chromium >/dev/null && command -v chromedriver >/dev/null
+}
+
+header "chromium and chromedriver"
+if ! have_browser; then
+    ((EUID == 0)) || die "chromium and chromedriver are missing; as root run: \
+apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver"
+    command -v apt-get >/dev/null ||
+        die "chromium and chromedriver are missing and there is no apt-get to install them"
+    apt-get update || die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        chromium chromium-driver || die "apt-get could not install chromium chromium-driver"
+    have_browser || die "apt-get install left no chromium or chromedriver on PATH"
+fi
+# Debian's chromium wrapper script prints shell noise on stderr; the version is on stdout.
+chromium --version 2>/dev/null || die "chromium is installed but does not run"
+chromedriver --version || die "chromedriver is installed but does not run"
 
 # --- A hermetic AWS environment ---------------------------------------------------------------
 # Nothing from a developer's real AWS setup may leak into the checks: cfn-lint's SAM transform

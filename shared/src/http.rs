@@ -191,6 +191,16 @@ pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> 
         .map(|(_, v)| v.as_str())
 }
 
+/// Whether the request carries any cookie whose name starts with `prefix`.
+pub fn has_cookie_with_prefix(req: &Request, prefix: &str) -> bool {
+    req.headers()
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|pair| pair.trim().starts_with(prefix))
+}
+
 /// The value of cookie `name`, from every `Cookie` header of the request.
 pub fn cookie(req: &Request, name: &str) -> Option<String> {
     req.headers()

@@ -35,7 +35,7 @@ use crate::ids::{ClientId, ContextId, DeploymentId, Issuer, ResourceLinkId, User
 use crate::login::{IssuedLogin, issued_login};
 use crate::model::{AgsEndpoint, PlatformScope, Registration, Status};
 use crate::platform_keys::{KeyLookupError, PlatformKeys};
-use crate::ports::{Created, ExpiringItems, ItemKind, PlatformRegistry, StoreError};
+use crate::ports::{Created, ExpiringItems, ItemKind, NewItem, PlatformRegistry, StoreError};
 use crate::record::{ContextFacts, LaunchFacts, LinkFacts, UserFacts};
 use crate::roles::Roles;
 use crate::secret::constant_time_eq;
@@ -389,6 +389,11 @@ fn split(token: &str, max: usize) -> Result<Parts<'_>, LaunchError> {
     })
 }
 
+/// The key a used nonce is recorded under: nonces are unique per issuer.
+fn nonce_key(issuer: &Issuer, nonce: &str) -> String {
+    format!("{issuer}|{nonce}")
+}
+
 /// Checks only the format and size of a token (step 1), for callers that must look something
 /// up before verifying and may not do so for a malformed token.
 pub fn check_format(token: &str, policy: &VerifyPolicy) -> Result<(), LaunchError> {
@@ -630,9 +635,23 @@ impl Verifier {
             .target_link_uri
             .as_deref()
             .ok_or(LaunchError::MissingClaim("target_link_uri"))?;
-        let issued = issued_login(self.items.as_ref(), input.state, now)
-            .await?
-            .ok_or(LaunchError::UnknownState)?;
+        let Some(issued) = issued_login(self.items.as_ref(), input.state, now).await? else {
+            // A used state is gone. If this (signed, current) token's nonce was consumed, it
+            // is a replay; say so rather than "expired".
+            let used = self
+                .items
+                .item(
+                    ItemKind::Nonce,
+                    &nonce_key(&registration.issuer, &claims.nonce),
+                    now,
+                )
+                .await?;
+            return Err(if used.is_some() {
+                LaunchError::NonceReplayed
+            } else {
+                LaunchError::UnknownState
+            });
+        };
         if issued.target_link_uri != target {
             return Err(LaunchError::TargetLinkMismatch);
         }
@@ -662,22 +681,21 @@ impl Verifier {
         let keep_until = OffsetDateTime::from_unix_timestamp(claims.exp.max(now_s)).unwrap_or(now)
             + leeway
             + Duration::seconds(1);
-        let nonce_key = format!("{}|{}", registration.issuer, claims.nonce);
+        // The login state is removed in the same atomic step: it has done its job.
+        let nonce_key = nonce_key(&registration.issuer, &claims.nonce);
+        let nonce = NewItem {
+            kind: ItemKind::Nonce,
+            key: &nonce_key,
+            value: "used",
+            expires_at: keep_until,
+        };
         match self
             .items
-            .create_if_absent(ItemKind::Nonce, &nonce_key, "used", keep_until, now)
+            .create_if_absent_and_remove(nonce, now, (ItemKind::LoginState, input.state))
             .await?
         {
             Created::Created => {}
             Created::AlreadyExists => return Err(LaunchError::NonceReplayed),
-        }
-        // The state has done its job; a failure here only leaves it to expire.
-        if let Err(error) = self
-            .items
-            .remove_item(ItemKind::LoginState, input.state)
-            .await
-        {
-            tracing::warn!(%error, "could not remove a used login state");
         }
         let roles = Roles::from_claim(roles, &registration.options.role_map);
         Ok(VerifiedLaunch {

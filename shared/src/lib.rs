@@ -20,6 +20,7 @@ pub mod pages;
 pub mod platform_keys;
 pub mod ports;
 pub mod record;
+pub mod registry_cache;
 pub mod roles;
 pub mod secret;
 pub mod session;

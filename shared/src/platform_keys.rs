@@ -354,6 +354,16 @@ impl PlatformKeys {
                 return Err(KeyLookupError::UnknownKid(kid.to_owned()));
             }
         }
+        // The platform's endpoint failed a moment ago: use the stale copy without waiting on it
+        // again, so an outage costs one timeout per interval, not one per launch.
+        if !fresh
+            && now - set.last_attempt < self.policy.refetch_interval
+            && now - set.fetched_at < self.policy.stale_for
+        {
+            return set
+                .find(kid)
+                .unwrap_or_else(|| Err(KeyLookupError::UnknownKid(kid.to_owned())));
+        }
         match self.refresh(jwks_url, Some(&set), now).await {
             Ok(new) => new
                 .find(kid)

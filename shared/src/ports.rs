@@ -170,6 +170,19 @@ impl ItemKind {
     }
 }
 
+/// An item to create, for [`ExpiringItems::create_if_absent_and_remove`].
+#[derive(Debug, Clone, Copy)]
+pub struct NewItem<'a> {
+    /// Its family.
+    pub kind: ItemKind,
+    /// Its key.
+    pub key: &'a str,
+    /// Its value.
+    pub value: &'a str,
+    /// When it expires.
+    pub expires_at: OffsetDateTime,
+}
+
 /// What [`ExpiringItems::create_if_absent`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Created {
@@ -211,6 +224,15 @@ pub trait ExpiringItems: Send + Sync {
         value: &str,
         expires_at: OffsetDateTime,
         now: OffsetDateTime,
+    ) -> Result<Created, StoreError>;
+    /// [`create_if_absent`](Self::create_if_absent) and, only when the item was created,
+    /// deletes `remove`, in one atomic step. A launch consumes its nonce and its login state
+    /// together this way: one write instead of two.
+    async fn create_if_absent_and_remove(
+        &self,
+        create: NewItem<'_>,
+        now: OffsetDateTime,
+        remove: (ItemKind, &str),
     ) -> Result<Created, StoreError>;
     /// Reads and deletes a live item in one atomic step, so a one-time value (login state)
     /// can be used once only.

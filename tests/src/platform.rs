@@ -7,7 +7,10 @@
 //!   §6.3); its fetches are counted, and it can be made to answer 503;
 //! - `/auth`: the OIDC authorization endpoint (Security Framework §5.1.1.2 and §5.1.1.3):
 //!   GET or form POST in, an auto-submitting `form_post` page out;
-//! - `/token`: the OAuth 2.0 token endpoint, a placeholder that answers 501 for now.
+//! - `/token`: the OAuth 2.0 token endpoint, a placeholder that answers 501 for now;
+//! - `/course?launch=ID`, `/storage-frame` and `/storage-log`: a course page that frames the
+//!   tool for a real browser, with the platform side of LTI Platform Storage
+//!   ([`FakePlatform::prepare_browser_launch`]).
 //!
 //! The id_token it returns is built from a [`LaunchSpec`]: the claims of an
 //! `LtiResourceLinkRequest` (LTI Core 1.3 §5) with `nonce` taken from the authorization
@@ -1043,6 +1046,7 @@ struct State {
     pending: HashMap<String, Pending>,
     last_auth_request: Option<HashMap<String, String>>,
     jwks_max_age: Option<u64>,
+    browser: BrowserState,
 }
 
 struct Inner {
@@ -1124,6 +1128,7 @@ impl PlatformBuilder {
                 pending: HashMap::new(),
                 last_auth_request: None,
                 jwks_max_age: None,
+                browser: BrowserState::default(),
             }),
             jwks_fetches: AtomicUsize::new(0),
             jwks_down: AtomicBool::new(false),
@@ -1788,6 +1793,293 @@ impl Inner {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Browser launches: a course page and LTI Platform Storage
+// ---------------------------------------------------------------------------------------------
+
+/// The name of the course page's Platform Storage frame: the `lti_storage_target` that
+/// [`LaunchSpec::offer_platform_storage`] sends (the name Canvas uses).
+pub const STORAGE_TARGET: &str = "post_message_forwarding";
+
+/// How a course page starts the tool's login in its iframe.
+#[derive(Debug, Clone)]
+struct Course {
+    tool_login_url: String,
+    params: Vec<(String, String)>,
+    method: LoginMethod,
+}
+
+/// What the platform keeps for launches in a real browser.
+#[derive(Debug, Default)]
+struct BrowserState {
+    courses: HashMap<String, Course>,
+    storage_log: Vec<StorageMessage>,
+}
+
+/// One LTI Platform Storage request that the course page's storage frame answered, as the
+/// frame reported it to the platform (`POST /storage-log`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageMessage {
+    /// `lti.put_data`, `lti.get_data` or `lti.capabilities`.
+    pub subject: String,
+    /// The origin of the window that sent it (the tool's), as the browser reported it in
+    /// `event.origin`.
+    pub origin: String,
+    /// The key it named (empty if none).
+    pub key: String,
+    /// Whether the answer carried the value (`false`: an `error` answer, e.g. `lti.get_data`
+    /// of a key never stored for this origin).
+    pub answered: bool,
+}
+
+impl LaunchSpec {
+    /// Offers LTI Platform Storage at login initiation: `lti_storage_target` =
+    /// [`STORAGE_TARGET`], the course page's storage frame. Only a launch from the course
+    /// page ([`FakePlatform::prepare_browser_launch`]) has that frame.
+    pub fn offer_platform_storage(self) -> Self {
+        self.login_param("lti_storage_target", STORAGE_TARGET)
+    }
+}
+
+impl FakePlatform {
+    /// Prepares a launch for a real browser and returns the URL of the course page that makes
+    /// it: `ISSUER/course?launch=ID`, at the platform's own origin.
+    ///
+    /// The page holds:
+    ///
+    /// - a hidden `<iframe name="post_message_forwarding">` of `/storage-frame`, the platform
+    ///   side of LTI Platform Storage: it answers `lti.put_data`, `lti.get_data` and
+    ///   `lti.capabilities` messages by `postMessage` to `event.source` with targetOrigin
+    ///   `event.origin`, keeps values per sending origin in memory (not in `sessionStorage`,
+    ///   which a profile that blocks cookies also blocks), and reports each request to
+    ///   `POST /storage-log` ([`FakePlatform::storage_messages`]);
+    /// - `<iframe id="tool" name="tool">`, loaded once the storage frame has loaded with the
+    ///   tool's login initiation: `tool_login_url` with `iss`, `login_hint`,
+    ///   `target_link_uri`, `client_id`, `lti_deployment_id` and `lti_message_hint` (and
+    ///   [`LaunchSpec::login_param`]s, such as [`LaunchSpec::offer_platform_storage`]), as a
+    ///   GET of the iframe, or a form POST into it ([`LaunchSpec::login_method`]).
+    ///
+    /// `/auth` finds `launch` by its `lti_message_hint`, as for [`FakePlatform::launch`], and
+    /// answers the iframe with its auto-submitting form to the tool's `redirect_uri`: a
+    /// cross-site form POST, when the tool is served from another site. The browser keeps the
+    /// cookies, so [`LaunchSpec::cookie_mode`] does not apply.
+    pub fn prepare_browser_launch(
+        &self,
+        tool_login_url: &str,
+        target_link_uri: &str,
+        launch: LaunchSpec,
+    ) -> Url {
+        let client_id = launch
+            .client_id
+            .clone()
+            .unwrap_or_else(|| self.inner.client_id.clone());
+        let deployment_id = launch
+            .deployment_id
+            .clone()
+            .unwrap_or_else(|| self.inner.deployment_id.clone());
+        let login_hint = launch
+            .login_hint
+            .clone()
+            .unwrap_or_else(|| format!("login-{}", uuid::Uuid::new_v4().simple()));
+        let message_hint = launch
+            .lti_message_hint
+            .clone()
+            .unwrap_or_else(|| format!("message-{}", uuid::Uuid::new_v4().simple()));
+        let mut params: Vec<(String, String)> = [
+            ("iss", self.inner.issuer.as_str()),
+            ("login_hint", &login_hint),
+            ("target_link_uri", target_link_uri),
+            ("client_id", &client_id),
+            ("lti_deployment_id", &deployment_id),
+            ("lti_message_hint", &message_hint),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        for (name, value) in &launch.login_params {
+            params.retain(|(n, _)| n != name);
+            if let Some(value) = value {
+                params.push((name.clone(), value.clone()));
+            }
+        }
+        let course = Course {
+            tool_login_url: tool_login_url.to_owned(),
+            params,
+            method: launch.login_method,
+        };
+        let id = format!("course-{}", uuid::Uuid::new_v4().simple());
+        let mut state = self.state();
+        state.pending.insert(
+            message_hint,
+            Pending {
+                spec: launch,
+                target_link_uri: target_link_uri.to_owned(),
+                login_hint,
+                client_id,
+            },
+        );
+        state.browser.courses.insert(id.clone(), course);
+        let mut url = Url::parse(&format!("{}/course", self.inner.issuer)).expect("a URL");
+        url.query_pairs_mut().append_pair("launch", &id);
+        url
+    }
+
+    /// Every Platform Storage request the course pages' storage frames answered, oldest first.
+    pub fn storage_messages(&self) -> Vec<StorageMessage> {
+        self.state().browser.storage_log.clone()
+    }
+}
+
+impl Inner {
+    /// `GET /course?launch=ID`: the course page of [`FakePlatform::prepare_browser_launch`].
+    fn course_page(&self, query: &HashMap<String, String>) -> Response<Full<Bytes>> {
+        let course = query
+            .get("launch")
+            .and_then(|id| self.lock().browser.courses.get(id).cloned());
+        let Some(course) = course else {
+            return plain(StatusCode::NOT_FOUND, "no such course launch");
+        };
+        let mut login_url = Url::parse(&course.tool_login_url).expect("the tool's login URL");
+        let (frame_src, form) = match course.method {
+            LoginMethod::Get => {
+                login_url.query_pairs_mut().extend_pairs(&course.params);
+                (login_url.to_string(), String::new())
+            }
+            LoginMethod::Post => {
+                let mut form = format!(
+                    "<form id=\"login\" method=\"post\" action=\"{}\" target=\"tool\" hidden>\n",
+                    escape_html(login_url.as_str())
+                );
+                for (name, value) in &course.params {
+                    form.push_str(&format!(
+                        "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+                        escape_html(name),
+                        escape_html(value)
+                    ));
+                }
+                form.push_str("</form>\n");
+                (String::new(), form)
+            }
+        };
+        html(
+            COURSE_PAGE
+                .replace("{{storage_target}}", STORAGE_TARGET)
+                .replace("{{frame_src}}", &escape_html(&frame_src))
+                .replace("{{login_form}}", &form),
+        )
+    }
+
+    /// `POST /storage-log`: a storage frame's report of one request it answered.
+    fn log_storage_message(&self, body: &[u8]) -> Response<Full<Bytes>> {
+        let Ok(report) = serde_json::from_slice::<Value>(body) else {
+            return plain(StatusCode::BAD_REQUEST, "the report is not JSON");
+        };
+        let text = |name: &str| report[name].as_str().unwrap_or_default().to_owned();
+        let message = StorageMessage {
+            subject: text("subject"),
+            origin: text("origin"),
+            key: text("key"),
+            answered: report["answered"].as_bool().unwrap_or(false),
+        };
+        self.lock().browser.storage_log.push(message);
+        respond(StatusCode::NO_CONTENT, "text/plain", String::new())
+    }
+}
+
+/// The course page: a platform page that frames the tool. `{{…}}` are filled in per launch.
+const COURSE_PAGE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Testing LTI · Fake platform</title>
+<style>
+body { font: 15px/1.4 system-ui, sans-serif; margin: 0; background: #f5f5f5; color: #222; }
+header { background: #394b58; color: #fff; padding: .7rem 1.2rem; }
+main { padding: .8rem 1.2rem; }
+h1 { font-size: 1.2rem; margin: 0 0 .6rem; }
+#tool { display: block; width: 100%; height: 560px; border: 1px solid #c7cdd1; background: #fff; }
+#storage-status { color: #555; font-size: .85rem; margin-top: .4rem; }
+</style>
+<script>
+var started = false;
+function startLaunch() {
+  if (started) { return; }
+  started = true;
+  var form = document.getElementById("login");
+  if (form) { form.submit(); return; }
+  var tool = document.getElementById("tool");
+  tool.src = tool.getAttribute("data-src");
+}
+</script>
+</head>
+<body>
+<header>Fake platform · Course <b>Testing LTI</b></header>
+<main>
+<h1>Fake assignment</h1>
+<iframe name="{{storage_target}}" id="{{storage_target}}" src="/storage-frame" title="Platform Storage" hidden onload="startLaunch()"></iframe>
+<iframe id="tool" name="tool" title="Tool" data-src="{{frame_src}}"></iframe>
+{{login_form}}<div id="storage-status">Platform Storage: no request yet</div>
+</main>
+</body>
+</html>
+"#;
+
+/// The platform side of LTI Platform Storage (the `post_message_forwarding` frame).
+const STORAGE_FRAME_PAGE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Platform Storage</title></head>
+<body>
+<script>
+(function () {
+  var store = {};
+  var seen = [];
+  function report(entry) {
+    seen.push(entry.subject.replace("lti.", "") + (entry.answered ? "" : " (error)"));
+    try {
+      var status = window.parent.document.getElementById("storage-status");
+      if (status) { status.textContent = "Platform Storage: " + seen.join(", "); }
+    } catch (e) { /* not framed by the course page */ }
+    fetch("/storage-log", { method: "POST", body: JSON.stringify(entry), keepalive: true });
+  }
+  window.addEventListener("message", function (event) {
+    var m = event.data;
+    if (!m || typeof m !== "object" || typeof m.subject !== "string" || !event.source) { return; }
+    if (event.origin === "null") { return; }
+    var bucket = store[event.origin] || (store[event.origin] = {});
+    var reply = { subject: m.subject + ".response", message_id: m.message_id };
+    var key = typeof m.key === "string" ? m.key : "";
+    if (m.subject === "lti.capabilities") {
+      reply.supported_messages = [
+        { subject: "lti.put_data", frame: "post_message_forwarding" },
+        { subject: "lti.get_data", frame: "post_message_forwarding" }
+      ];
+    } else if (m.subject === "lti.put_data") {
+      reply.key = m.key;
+      if (!key || typeof m.value !== "string") {
+        reply.error = { code: "bad_request", message: "put_data needs a key and a string value" };
+      } else {
+        bucket[key] = m.value;
+        reply.value = m.value;
+      }
+    } else if (m.subject === "lti.get_data") {
+      reply.key = m.key;
+      if (key && Object.prototype.hasOwnProperty.call(bucket, key)) {
+        reply.value = bucket[key];
+      } else {
+        reply.error = { code: "bad_request", message: "no value is stored under this key for " + event.origin };
+      }
+    } else {
+      reply.error = { code: "unsupported_subject", message: "unsupported subject " + m.subject };
+    }
+    report({ subject: m.subject, origin: event.origin, key: key, answered: !reply.error });
+    event.source.postMessage(reply, event.origin);
+  });
+})();
+</script>
+</body>
+</html>
+"#;
+
+// ---------------------------------------------------------------------------------------------
 // Server
 // ---------------------------------------------------------------------------------------------
 
@@ -1828,6 +2120,9 @@ async fn route(inner: &Inner, request: Request<Incoming>) -> Response<Full<Bytes
         (Method::GET, "/jwks") => inner.jwks_response(),
         (Method::GET, "/auth") => inner.authorize(form(query.as_bytes())),
         (Method::POST, "/auth") => inner.authorize(form(&body)),
+        (Method::GET, "/course") => inner.course_page(&form(query.as_bytes())),
+        (Method::GET, "/storage-frame") => html(STORAGE_FRAME_PAGE.to_owned()),
+        (Method::POST, "/storage-log") => inner.log_storage_message(&body),
         (_, "/token") => json_response(
             StatusCode::NOT_IMPLEMENTED,
             &json!({"error": "unsupported_grant_type",

@@ -127,8 +127,11 @@ impl Launch {
             lti_shared::http::cookie(req, &state_cookie_name(state))
         };
 
-        // No cookie: before verifying, see whether Platform Storage can prove the browser.
-        if cookie.is_none() && stored.is_none() && !state.is_empty() {
+        // No cookie at all (another state's cookie proves cookies work, and is a mismatch for
+        // the verifier): before verifying, see whether Platform Storage can prove the browser.
+        let cookies_blocked = cookie.is_none()
+            && !lti_shared::http::has_cookie_with_prefix(req, &state_cookie_name(""));
+        if cookies_blocked && stored.is_none() && !state.is_empty() {
             if let Err(error) = check_format(id_token, &self.verifier.policy) {
                 return refused(&error, id);
             }

@@ -11,6 +11,7 @@ use lti_shared::config;
 use lti_shared::keystore::secrets_manager::SecretsManagerKeyStore;
 use lti_shared::launch::{Verifier, VerifyPolicy};
 use lti_shared::platform_keys::{KeyCachePolicy, PlatformKeys};
+use lti_shared::registry_cache::{CachedRegistry, DEFAULT_REGISTRY_TTL};
 use lti_shared::store::dynamo::DynamoStore;
 use lti_shared::tool::ToolUrls;
 
@@ -26,8 +27,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let keys = Arc::new(SecretsManagerKeyStore::from_config(
         &aws, secret_id, cache_ttl,
     ));
+    let registry = Arc::new(CachedRegistry::new(store.clone(), DEFAULT_REGISTRY_TTL));
     let verifier = Verifier {
-        registry: store.clone(),
+        registry,
         items: store.clone(),
         keys: Arc::new(PlatformKeys::new(store.clone(), KeyCachePolicy::default())),
         clock: Arc::new(SystemClock),

@@ -8,6 +8,7 @@ use lambda_http::service_fn;
 use login::Login;
 use lti_shared::clock::SystemClock;
 use lti_shared::config;
+use lti_shared::registry_cache::{CachedRegistry, DEFAULT_REGISTRY_TTL};
 use lti_shared::store::dynamo::DynamoStore;
 use lti_shared::tool::ToolUrls;
 
@@ -19,7 +20,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let aws = config::aws_sdk_config().await;
     let store = Arc::new(DynamoStore::from_config(&aws, table));
     let handler = Arc::new(Login::new(
-        store.clone(),
+        Arc::new(CachedRegistry::new(store.clone(), DEFAULT_REGISTRY_TTL)),
         store,
         Arc::new(SystemClock),
         ToolUrls::new(&public_url),

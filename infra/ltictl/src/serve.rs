@@ -22,6 +22,7 @@ use lti_shared::clock::{Clock, SystemClock};
 use lti_shared::http::ApiError;
 use lti_shared::launch::{Verifier, VerifyPolicy};
 use lti_shared::platform_keys::{KeyCachePolicy, PlatformKeys};
+use lti_shared::registry_cache::CachedRegistry;
 use lti_shared::tool::{ACTIVITY_PATH, LAUNCH_PATH, LOGIN_PATH, ToolUrls};
 use tokio::net::TcpListener;
 use url::Url;
@@ -48,6 +49,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
 }
+
+/// How long `serve` keeps registrations in memory.
+const LOCAL_REGISTRY_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// One endpoint an LMS administrator configures.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,8 +80,10 @@ impl App {
     pub fn with_clock(backend: &Backend, public_url: Url, clock: Arc<dyn Clock>) -> Self {
         let tool = ToolUrls::new(&public_url);
         let store = backend.store.clone();
+        // Short: an operator registers platforms with ltictl in another terminal.
+        let registry = Arc::new(CachedRegistry::new(store.clone(), LOCAL_REGISTRY_TTL));
         let verifier = Verifier {
-            registry: store.clone(),
+            registry: registry.clone(),
             items: store.clone(),
             keys: Arc::new(PlatformKeys::new(store.clone(), KeyCachePolicy::default())),
             clock: clock.clone(),
@@ -85,7 +91,7 @@ impl App {
         };
         Self {
             jwks: Jwks::new(backend.keys.clone(), clock.clone()),
-            login: Login::new(store.clone(), store.clone(), clock, tool.clone()),
+            login: Login::new(registry, store.clone(), clock, tool.clone()),
             launch: Launch::new(verifier, store, backend.keys.clone(), tool.clone()),
             tool,
         }

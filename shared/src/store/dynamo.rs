@@ -38,6 +38,7 @@
 //! | a user's attempts on a resource link     | `Query pk = RLINK#…, sk begins_with ATTEMPT#<user>#` (consistent)    |
 //! | a user's attempts in a context           | `Query gsi1 gsi1pk = CTXUSER#…` (attempts without a context omitted) |
 //! | create-if-absent (nonce replay)          | `PutItem` if `attribute_not_exists(pk) OR expires_ms <= now`         |
+//! | consume nonce + remove login state      | `TransactWriteItems`: the put above, and `DeleteItem`                |
 //! | take (one-time login state)              | `DeleteItem` if `expires_ms > now`, returning the old item           |
 //!
 //! Reads through `gsi1` (the ops listings and a user's attempts in a context) are eventually
@@ -50,9 +51,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, ReturnValue, ScalarAttributeType, TableStatus,
-    TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType,
+    TableStatus, TimeToLiveSpecification, TransactWriteItem,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -63,7 +64,8 @@ use crate::model::{
     Attempt, AttemptKey, Consumer, Context, PlatformScope, Registration, ResourceLink, User,
 };
 use crate::ports::{
-    ConsumerRegistry, Created, ExpiringItems, ItemKind, LaunchRecords, PlatformRegistry, StoreError,
+    ConsumerRegistry, Created, ExpiringItems, ItemKind, LaunchRecords, NewItem, PlatformRegistry,
+    StoreError,
 };
 use crate::store::{key_part, scope_key, sort_attempts, sort_registrations, unix_millis};
 
@@ -118,6 +120,36 @@ impl Condition {
             names: HashMap::from([("#pk".to_owned(), PK.to_owned())]),
             values: Item::new(),
         }
+    }
+}
+
+impl Condition {
+    /// The expiring item must be absent, or expired at `now`.
+    fn absent_or_expired(now: OffsetDateTime) -> Self {
+        Self {
+            expression: "attribute_not_exists(#pk) OR #exp <= :now",
+            names: HashMap::from([
+                ("#pk".to_owned(), PK.to_owned()),
+                ("#exp".to_owned(), EXPIRES_MS.to_owned()),
+            ]),
+            values: Item::from([(":now".to_owned(), n(unix_millis(now)))]),
+        }
+    }
+}
+
+/// Whether a transaction was cancelled because its first action (the conditional put) failed
+/// its condition.
+fn put_condition_failed<R>(
+    error: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+            .cancellation_reasons()
+            .first()
+            .and_then(|reason| reason.code())
+            .is_some_and(|code| code == "ConditionalCheckFailed"),
+        _ => false,
     }
 }
 
@@ -699,19 +731,58 @@ impl ExpiringItems for DynamoStore {
         expires_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Created, StoreError> {
-        let condition = Condition {
-            expression: "attribute_not_exists(#pk) OR #exp <= :now",
-            names: HashMap::from([
-                ("#pk".to_owned(), PK.to_owned()),
-                ("#exp".to_owned(), EXPIRES_MS.to_owned()),
-            ]),
-            values: Item::from([(":now".to_owned(), n(unix_millis(now)))]),
-        };
         let item = expiring_item(kind, key, value, expires_at);
-        Ok(match self.put(item, Some(condition)).await? {
-            Write::Done => Created::Created,
-            Write::ConditionFailed => Created::AlreadyExists,
-        })
+        Ok(
+            match self
+                .put(item, Some(Condition::absent_or_expired(now)))
+                .await?
+            {
+                Write::Done => Created::Created,
+                Write::ConditionFailed => Created::AlreadyExists,
+            },
+        )
+    }
+
+    async fn create_if_absent_and_remove(
+        &self,
+        create: NewItem<'_>,
+        now: OffsetDateTime,
+        remove: (ItemKind, &str),
+    ) -> Result<Created, StoreError> {
+        let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Corrupt(e.to_string());
+        let condition = Condition::absent_or_expired(now);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(expiring_item(
+                create.kind,
+                create.key,
+                create.value,
+                create.expires_at,
+            )))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names(Some(condition.names))
+            .set_expression_attribute_values(Some(condition.values))
+            .build()
+            .map_err(build)?;
+        let keys = item_keys(remove.0, remove.1);
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key(PK, s(keys.pk))
+            .key(SK, s(keys.sk))
+            .build()
+            .map_err(build)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Created::Created),
+            Err(e) if put_condition_failed(&e) => Ok(Created::AlreadyExists),
+            Err(e) => Err(self.unavailable(e)),
+        }
     }
 
     async fn take_item(

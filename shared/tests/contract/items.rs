@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use lti_shared::ports::{Created, ItemKind};
+use lti_shared::ports::{Created, ItemKind, NewItem};
 use time::Duration;
 
 use crate::support::{StoreFixture, base_now};
@@ -31,6 +31,10 @@ store_contracts!(
     create_if_absent_sixteen_concurrent_callers_exactly_one_created,
     take_item_sixteen_concurrent_callers_exactly_one_gets_value,
     item_written_by_one_instance_is_read_by_another,
+    create_if_absent_and_remove_new_key_creates_and_removes,
+    create_if_absent_and_remove_live_key_changes_nothing,
+    create_if_absent_and_remove_missing_other_item_still_creates,
+    create_if_absent_and_remove_sixteen_concurrent_callers_exactly_one_created,
 );
 
 const ALL_KINDS: [ItemKind; 5] = [
@@ -838,4 +842,136 @@ async fn item_written_by_one_instance_is_read_by_another(fx: &StoreFixture) {
         fx.store().item(ItemKind::Nonce, "n", now).await.unwrap(),
         None
     );
+}
+
+fn nonce(key: &str, now: time::OffsetDateTime) -> NewItem<'_> {
+    NewItem {
+        kind: ItemKind::Nonce,
+        key,
+        value: "used",
+        expires_at: now + Duration::minutes(5),
+    }
+}
+
+async fn create_if_absent_and_remove_new_key_creates_and_removes(fx: &StoreFixture) {
+    let store = fx.store();
+    let now = base_now();
+    store
+        .put_item(
+            ItemKind::LoginState,
+            "state-1",
+            "login",
+            now + Duration::minutes(10),
+        )
+        .await
+        .unwrap();
+    let created = store
+        .create_if_absent_and_remove(nonce("n-1", now), now, (ItemKind::LoginState, "state-1"))
+        .await
+        .unwrap();
+    assert_eq!(created, Created::Created);
+    assert_eq!(
+        store
+            .item(ItemKind::Nonce, "n-1", now)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("used")
+    );
+    assert_eq!(
+        store
+            .item(ItemKind::LoginState, "state-1", now)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn create_if_absent_and_remove_live_key_changes_nothing(fx: &StoreFixture) {
+    let store = fx.store();
+    let now = base_now();
+    store
+        .put_item(ItemKind::Nonce, "n-1", "first", now + Duration::minutes(5))
+        .await
+        .unwrap();
+    store
+        .put_item(
+            ItemKind::LoginState,
+            "state-1",
+            "login",
+            now + Duration::minutes(10),
+        )
+        .await
+        .unwrap();
+    let created = store
+        .create_if_absent_and_remove(nonce("n-1", now), now, (ItemKind::LoginState, "state-1"))
+        .await
+        .unwrap();
+    assert_eq!(created, Created::AlreadyExists);
+    assert_eq!(
+        store
+            .item(ItemKind::Nonce, "n-1", now)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("first"),
+        "the existing item is kept"
+    );
+    assert_eq!(
+        store
+            .item(ItemKind::LoginState, "state-1", now)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("login"),
+        "nothing is removed when nothing was created"
+    );
+}
+
+async fn create_if_absent_and_remove_missing_other_item_still_creates(fx: &StoreFixture) {
+    let store = fx.store();
+    let now = base_now();
+    let created = store
+        .create_if_absent_and_remove(nonce("n-2", now), now, (ItemKind::LoginState, "gone"))
+        .await
+        .unwrap();
+    assert_eq!(created, Created::Created);
+}
+
+async fn create_if_absent_and_remove_sixteen_concurrent_callers_exactly_one_created(
+    fx: &StoreFixture,
+) {
+    let store = fx.shared();
+    let now = base_now();
+    store
+        .put_item(
+            ItemKind::LoginState,
+            "state-c",
+            "login",
+            now + Duration::minutes(10),
+        )
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store
+                    .create_if_absent_and_remove(
+                        nonce("n-c", now),
+                        now,
+                        (ItemKind::LoginState, "state-c"),
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        if task.await.unwrap() == Created::Created {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 1);
 }

@@ -1,0 +1,701 @@
+//! LTI 1.3 launches in a real browser: headless Chromium, driven by chromedriver (WebDriver),
+//! opens the fake platform's course page, which frames the tool from another site.
+//!
+//! The tool is served in-process as `http://localhost:PORT` (a secure context, so its `Secure`
+//! state cookie can be set over plain HTTP) and the platform as `http://127.0.0.1:PORT2`: two
+//! sites, so the tool's iframe is third-party, its login page's cookie is a third-party cookie,
+//! and the platform's `/auth` form POST to the tool's `/launch` is a cross-site POST, exactly as
+//! with a real LMS (see shared/TESTING-BROWSER.md).
+//!
+//! - With this Chromium's defaults (unpartitioned third-party cookies blocked, `Partitioned`
+//!   ones allowed) the launch reaches the activity through the state cookie.
+//! - With the tool's cookies blocked outright (a profile whose preferences block cookies for
+//!   the tool's origin, as Safari-like browsers effectively do in an iframe), the launch reaches
+//!   the activity through LTI Platform Storage when the platform offers it, and shows the
+//!   "open in a new window" page (`COOKIES_BLOCKED`) when it does not.
+//!
+//! Each test starts its own chromedriver (killed by a drop guard, with the browser it started)
+//! and browser profile, and saves a screenshot of what the browser showed to
+//! `target/browser-artifacts/<test>.png`, on success and on failure. The tests fail, never skip,
+//! when Chromium or chromedriver is missing: `infra/test.sh` installs them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::collections::BTreeSet;
+use std::fmt::Display;
+use std::net::TcpListener as StdListener;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use lti_shared::ids::{ClientId, DeploymentId, Issuer};
+use lti_shared::keys::KeySet;
+use lti_shared::model::{PlatformOptions, Registration, Status};
+use lti_tests::platform::{FakePlatform, LaunchSpec, LoginMethod, StorageMessage};
+use ltictl::backend::Backend;
+use ltictl::serve::{App, serve};
+use serde_json::json;
+use time::OffsetDateTime;
+use url::Url;
+
+/// Debian's Chromium (package `chromium`).
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// How long a launch may take to reach the page a test waits for.
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How to install what the tests need.
+const INSTALL_HINT: &str = "install chromium chromium-driver \
+     (apt-get install -y --no-install-recommends chromium chromium-driver), or run ./infra/test.sh";
+
+// ---------------------------------------------------------------------------------------------
+// The tool, in-process
+// ---------------------------------------------------------------------------------------------
+
+/// The tool served as `http://localhost:PORT`, with the platform registered.
+struct Tool {
+    /// `http://localhost:PORT`, the tool's public origin.
+    origin: String,
+    _dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for Tool {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Tool {
+    fn login_url(&self) -> String {
+        format!("{}/login", self.origin)
+    }
+
+    fn launch_url(&self) -> String {
+        format!("{}/launch", self.origin)
+    }
+}
+
+/// Starts the tool on `127.0.0.1:0` with public origin `http://localhost:PORT`, its signing
+/// keys made, `platform` registered (exact issuer string) and the tool's redirect URI
+/// registered with the platform.
+async fn start_tool(platform: &FakePlatform) -> Tool {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Backend::embedded(&dir.path().join("data")).unwrap();
+    let mut keys = KeySet::default();
+    keys.init(OffsetDateTime::now_utc()).unwrap();
+    backend.keys.save_signing_keys(&keys).await.unwrap();
+    backend
+        .store
+        .add_platform(&Registration {
+            issuer: Issuer::parse(platform.issuer()).unwrap(),
+            client_id: ClientId::parse(platform.client_id()).unwrap(),
+            deployment_ids: BTreeSet::from(
+                [DeploymentId::parse(platform.deployment_id()).unwrap()],
+            ),
+            auth_url: Url::parse(&platform.auth_url()).unwrap(),
+            token_url: Url::parse(&platform.token_url()).unwrap(),
+            jwks_url: Url::parse(&platform.jwks_url()).unwrap(),
+            name: Some("Fake platform (browser tests)".into()),
+            status: Status::Active,
+            options: PlatformOptions::default(),
+            created_at: OffsetDateTime::now_utc(),
+        })
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let origin = format!("http://localhost:{port}");
+    let app = Arc::new(App::new(&backend, Url::parse(&origin).unwrap()));
+    let server = tokio::spawn(serve(listener, app));
+    let tool = Tool {
+        origin,
+        _dir: dir,
+        server,
+    };
+    platform.add_redirect_uri(tool.launch_url());
+    tool
+}
+
+// ---------------------------------------------------------------------------------------------
+// The browser
+// ---------------------------------------------------------------------------------------------
+
+/// `target/browser-artifacts`, created.
+fn artifacts_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+            manifest.parent().unwrap_or(manifest).join("target")
+        });
+    let dir = target.join("browser-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The chromedriver on `PATH`; panics with how to install it (and Chromium) if either is
+/// missing.
+fn browser_installed() -> PathBuf {
+    let chromedriver = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("chromedriver"))
+            .find(|candidate| candidate.is_file())
+    });
+    match (Path::new(CHROMIUM).is_file(), chromedriver) {
+        (true, Some(chromedriver)) => chromedriver,
+        (chromium, chromedriver) => panic!(
+            "the browser tests need Chromium at {CHROMIUM} ({}) and chromedriver on PATH ({}): {INSTALL_HINT}",
+            if chromium { "found" } else { "missing" },
+            if chromedriver.is_some() {
+                "found"
+            } else {
+                "missing"
+            },
+        ),
+    }
+}
+
+/// A free loopback port (bound, then released for chromedriver).
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A chromedriver in its own process group; dropping it kills the group (chromedriver and the
+/// browser it started), whatever state the test left the WebDriver session in.
+struct Chromedriver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        // The group id is chromedriver's pid (process_group(0)); Chromium inherits it.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Chromedriver {
+    async fn start(name: &str) -> Self {
+        let binary = browser_installed();
+        let port = free_port();
+        let log = std::fs::File::create(artifacts_dir().join(format!("{name}.chromedriver.log")))
+            .unwrap();
+        let child = Command::new(&binary)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}; {INSTALL_HINT}", binary.display()));
+        let driver = Self { child, port };
+        let status = format!("{}/status", driver.url());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(response) = reqwest::get(&status).await
+                && response.status().is_success()
+            {
+                return driver;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not answer on {status} within 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// What the browser profile does with the tool's cookies.
+enum Profile {
+    /// A fresh profile: this Chromium blocks unpartitioned third-party cookies and allows
+    /// `Partitioned` ones.
+    Default,
+    /// A fresh profile whose preferences block every cookie of this origin, in any context
+    /// (content setting exception "block" for cookies).
+    BlockCookiesOf(String),
+}
+
+/// One test's browser: a fresh profile, chromedriver and a WebDriver session.
+struct Browser {
+    name: &'static str,
+    client: Client,
+    // Dropped after the session is closed: kills chromedriver and the browser.
+    _driver: Chromedriver,
+    _profile: tempfile::TempDir,
+    started: Instant,
+}
+
+impl Browser {
+    async fn open(name: &'static str, profile: Profile) -> Self {
+        let started = Instant::now();
+        let profile_dir = tempfile::tempdir().unwrap();
+        if let Profile::BlockCookiesOf(origin) = &profile {
+            // Chromium reads Default/Preferences of the user data dir at start. The key is the
+            // content setting pattern pair "primary,secondary"; 2 is CONTENT_SETTING_BLOCK.
+            let prefs = json!({
+                "profile": {"content_settings": {"exceptions": {"cookies": {
+                    format!("{origin},*"): {"setting": 2}
+                }}}}
+            });
+            let default = profile_dir.path().join("Default");
+            std::fs::create_dir_all(&default).unwrap();
+            std::fs::write(default.join("Preferences"), prefs.to_string()).unwrap();
+        }
+        let driver = Chromedriver::start(name).await;
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--window-size=1200,860",
+                    format!("--user-data-dir={}", profile_dir.path().display()),
+                ],
+            }),
+        );
+        let client = tokio::time::timeout(
+            Duration::from_secs(20),
+            ClientBuilder::new(HttpConnector::new())
+                .capabilities(capabilities)
+                .connect(&driver.url()),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            panic!("no WebDriver session within 20 s (see {name}.chromedriver.log)")
+        })
+        .unwrap_or_else(|e| {
+            panic!("chromedriver did not start {CHROMIUM} ({e}); see {name}.chromedriver.log")
+        });
+        Self {
+            name,
+            client,
+            _driver: driver,
+            _profile: profile_dir,
+            started,
+        }
+    }
+
+    /// Saves a screenshot (and, on failure, the tool frame's HTML), closes the session, and
+    /// fails the test if `outcome` is an error.
+    async fn finish(self, outcome: Result<(), String>) {
+        let dir = artifacts_dir();
+        let screenshot = dir.join(format!("{}.png", self.name));
+        let saved = match self.client.screenshot().await {
+            Ok(png) => std::fs::write(&screenshot, png).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if outcome.is_err()
+            && let Ok(html) = self.in_tool_frame(async |c| c.source().await).await
+        {
+            let _ = std::fs::write(dir.join(format!("{}.tool.html", self.name)), html);
+        }
+        let elapsed = self.started.elapsed();
+        let _ = self.client.clone().close().await;
+        eprintln!(
+            "{}: {} in {:.1} s; screenshot {}",
+            self.name,
+            if outcome.is_ok() { "passed" } else { "FAILED" },
+            elapsed.as_secs_f64(),
+            match &saved {
+                Ok(()) => screenshot.display().to_string(),
+                Err(e) => format!("not saved ({e})"),
+            }
+        );
+        if let Err(message) = outcome {
+            panic!("{message}\n(screenshot: {})", screenshot.display());
+        }
+    }
+
+    /// Runs `f` with the WebDriver context in the tool's iframe, then back at the top.
+    async fn in_tool_frame<T>(
+        &self,
+        f: impl AsyncFnOnce(&Client) -> Result<T, fantoccini::error::CmdError>,
+    ) -> Result<T, fantoccini::error::CmdError> {
+        self.client
+            .find(Locator::Id("tool"))
+            .await?
+            .enter_frame()
+            .await?;
+        let result = f(&self.client).await;
+        self.client.enter_parent_frame().await?;
+        result
+    }
+
+    /// What the tool's iframe shows now.
+    async fn tool_view(&self) -> Result<ToolView, String> {
+        let value = self
+            .in_tool_frame(async |c| c.execute(TOOL_VIEW_SCRIPT, vec![]).await)
+            .await
+            .map_err(|e| format!("cannot read the tool frame: {e}"))?;
+        serde_json::from_value(value).map_err(|e| format!("unexpected tool view: {e}"))
+    }
+
+    /// Polls the tool's iframe until `done` holds, up to [`LAUNCH_TIMEOUT`].
+    async fn wait_for_tool(
+        &self,
+        what: &str,
+        done: impl Fn(&ToolView) -> bool,
+    ) -> Result<ToolView, String> {
+        let deadline = Instant::now() + LAUNCH_TIMEOUT;
+        let mut last = Err("nothing read yet".to_owned());
+        while Instant::now() < deadline {
+            last = self.tool_view().await;
+            if let Ok(view) = &last
+                && done(view)
+            {
+                return Ok(view.clone());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(format!(
+            "the tool frame did not show {what} within {} s; last seen: {last:#?}",
+            LAUNCH_TIMEOUT.as_secs()
+        ))
+    }
+
+    /// Writes a `Partitioned` and an unpartitioned third-party cookie from the tool's frame
+    /// and reads `document.cookie` back.
+    async fn cookie_probe(&self) -> Result<CookieProbe, String> {
+        let value = self
+            .in_tool_frame(async |c| c.execute(COOKIE_PROBE_SCRIPT, vec![]).await)
+            .await
+            .map_err(|e| format!("cannot probe cookies in the tool frame: {e}"))?;
+        serde_json::from_value(value).map_err(|e| format!("unexpected cookie probe: {e}"))
+    }
+}
+
+/// Reads the tool frame's state; never throws.
+const TOOL_VIEW_SCRIPT: &str = r##"
+var text = function (selector) {
+  var element = document.querySelector(selector);
+  return element ? element.textContent.trim() : null;
+};
+return {
+  url: location.href,
+  ready: document.readyState,
+  title: document.title,
+  heading: text("#heading"),
+  attempt: text("#attempt"),
+  who: text("#who"),
+  code: text(".code"),
+  links: Array.prototype.map.call(document.querySelectorAll("a[href]"), function (a) {
+    return { href: a.href, target: a.target, text: a.textContent.trim() };
+  }),
+};
+"##;
+
+/// Tries to set two cookies from the tool's frame (a third-party context) and reads them back.
+const COOKIE_PROBE_SCRIPT: &str = r#"
+document.cookie = "probe_partitioned=1; Path=/; Secure; SameSite=None; Partitioned";
+document.cookie = "probe_unpartitioned=1; Path=/; Secure; SameSite=None";
+var jar = document.cookie;
+return {
+  partitioned: jar.indexOf("probe_partitioned=1") >= 0,
+  unpartitioned: jar.indexOf("probe_unpartitioned=1") >= 0,
+};
+"#;
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[allow(dead_code, reason = "read through Debug in failure messages")]
+struct ToolView {
+    url: String,
+    ready: String,
+    title: String,
+    heading: Option<String>,
+    attempt: Option<String>,
+    who: Option<String>,
+    code: Option<String>,
+    links: Vec<Link>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[allow(dead_code, reason = "read through Debug in failure messages")]
+struct Link {
+    href: String,
+    target: String,
+    text: String,
+}
+
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+struct CookieProbe {
+    partitioned: bool,
+    unpartitioned: bool,
+}
+
+impl ToolView {
+    fn is_activity(&self) -> bool {
+        matches!(
+            self.heading.as_deref(),
+            Some("Activity" | "Resource overview")
+        )
+    }
+}
+
+fn check(condition: bool, message: impl FnOnce() -> String) -> Result<(), String> {
+    if condition { Ok(()) } else { Err(message()) }
+}
+
+fn cmd<E: Display>(what: &'static str) -> impl FnOnce(E) -> String {
+    move |e| format!("{what}: {e}")
+}
+
+/// Opens the course page and checks that the tool's frame is cross-site to it.
+async fn open_course(browser: &Browser, course: &Url, tool: &Tool) -> Result<(), String> {
+    browser
+        .client
+        .goto(course.as_str())
+        .await
+        .map_err(cmd("cannot open the course page"))?;
+    let top = browser
+        .client
+        .current_url()
+        .await
+        .map_err(cmd("no top-level URL"))?;
+    check(top.host_str() == Some("127.0.0.1"), || {
+        format!("the course page is at {top}, not on 127.0.0.1")
+    })?;
+    check(!tool.origin.contains("127.0.0.1"), || {
+        format!("the tool {} must be on another site", tool.origin)
+    })
+}
+
+/// The Platform Storage requests of the launch, once the frame's reports have arrived.
+async fn storage_messages(platform: &FakePlatform, expected: usize) -> Vec<StorageMessage> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let messages = platform.storage_messages();
+        if messages.len() >= expected || Instant::now() >= deadline {
+            return messages;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn browser_launch_with_partitioned_cookie_reaches_activity() {
+    let platform = FakePlatform::start().await;
+    let tool = start_tool(&platform).await;
+    let course = platform.prepare_browser_launch(
+        &tool.login_url(),
+        &tool.launch_url(),
+        LaunchSpec::student(),
+    );
+    let browser = Browser::open(
+        "browser_launch_with_partitioned_cookie_reaches_activity",
+        Profile::Default,
+    )
+    .await;
+
+    let outcome = async {
+        open_course(&browser, &course, &tool).await?;
+        let view = browser
+            .wait_for_tool("the activity", ToolView::is_activity)
+            .await?;
+        check(view.heading.as_deref() == Some("Activity"), || {
+            format!("a learner's launch shows {:?}", view.heading)
+        })?;
+        check(view.attempt.as_deref() == Some("000001"), || {
+            format!("the first attempt is {:?}", view.attempt)
+        })?;
+        check(view.who.as_deref() == Some("Stu Dent"), || {
+            format!("the activity shows the user as {:?}", view.who)
+        })?;
+        check(view.url.starts_with(&tool.origin), || {
+            format!("the activity is at {}, not the tool's origin", view.url)
+        })?;
+        // No storage target was offered, so the only thing that can have proven the browser
+        // is the state cookie.
+        let messages = storage_messages(&platform, 0).await;
+        check(messages.is_empty(), || {
+            format!("no Platform Storage was offered, yet: {messages:?}")
+        })?;
+        // What makes this test meaningful: in this frame an unpartitioned cookie is refused,
+        // a Partitioned one kept.
+        let probe = browser.cookie_probe().await?;
+        check(probe.partitioned && !probe.unpartitioned, || {
+            format!(
+                "expected this Chromium to keep only Partitioned cookies in a third-party frame: {probe:?}"
+            )
+        })
+    }
+    .await;
+    browser.finish(outcome).await;
+}
+
+#[tokio::test]
+async fn browser_launch_with_cookies_blocked_uses_platform_storage() {
+    let platform = FakePlatform::start().await;
+    let tool = start_tool(&platform).await;
+    let course = platform.prepare_browser_launch(
+        &tool.login_url(),
+        &tool.launch_url(),
+        LaunchSpec::student().offer_platform_storage(),
+    );
+    let browser = Browser::open(
+        "browser_launch_with_cookies_blocked_uses_platform_storage",
+        Profile::BlockCookiesOf(tool.origin.clone()),
+    )
+    .await;
+
+    let outcome = async {
+        open_course(&browser, &course, &tool).await?;
+        let view = browser
+            .wait_for_tool("the activity", ToolView::is_activity)
+            .await?;
+        check(view.attempt.as_deref() == Some("000001"), || {
+            format!("the first attempt is {:?}", view.attempt)
+        })?;
+        check(view.who.as_deref() == Some("Stu Dent"), || {
+            format!("the activity shows the user as {:?}", view.who)
+        })?;
+        // The profile really blocks the tool's cookies: not even a Partitioned one sticks.
+        let probe = browser.cookie_probe().await?;
+        check(!probe.partitioned && !probe.unpartitioned, || {
+            format!(
+                "the profile should block every cookie of {}: {probe:?}",
+                tool.origin
+            )
+        })?;
+        // The state went through Platform Storage: put at login, got back at launch. The tool
+        // asks for it only when the launch POST carried no state cookie.
+        let messages = storage_messages(&platform, 2).await;
+        let subjects: Vec<&str> = messages.iter().map(|m| m.subject.as_str()).collect();
+        check(subjects == ["lti.put_data", "lti.get_data"], || {
+            format!("expected put_data then get_data: {messages:#?}")
+        })?;
+        check(
+            messages
+                .iter()
+                .all(|m| m.origin == tool.origin && m.answered && m.key.starts_with("lti_state_"))
+                && messages[0].key == messages[1].key,
+            || format!("the tool should store and read back one state key: {messages:#?}"),
+        )
+    }
+    .await;
+    browser.finish(outcome).await;
+}
+
+#[tokio::test]
+async fn browser_launch_with_cookies_blocked_and_no_storage_offers_new_window() {
+    let platform = FakePlatform::start().await;
+    let tool = start_tool(&platform).await;
+    let course = platform.prepare_browser_launch(
+        &tool.login_url(),
+        &tool.launch_url(),
+        LaunchSpec::student(),
+    );
+    let browser = Browser::open(
+        "browser_launch_with_cookies_blocked_and_no_storage_offers_new_window",
+        Profile::BlockCookiesOf(tool.origin.clone()),
+    )
+    .await;
+
+    let outcome = async {
+        open_course(&browser, &course, &tool).await?;
+        let view = browser
+            .wait_for_tool("a reason code", |view| {
+                view.code.is_some() || view.is_activity()
+            })
+            .await?;
+        check(view.code.as_deref() == Some("COOKIES_BLOCKED"), || {
+            format!("expected the COOKIES_BLOCKED page: {view:#?}")
+        })?;
+        let restart = format!("{}/login?", tool.origin);
+        let link = view
+            .links
+            .iter()
+            .find(|link| link.href.starts_with(&restart))
+            .ok_or_else(|| format!("no link to {restart}…: {view:#?}"))?;
+        check(link.target == "_blank", || {
+            format!("the restart link must open a new window: {link:?}")
+        })?;
+        let href = Url::parse(&link.href).map_err(cmd("the restart link is not a URL"))?;
+        let query: Vec<(String, String)> = href.query_pairs().into_owned().collect();
+        let has = |name: &str, value: &str| query.iter().any(|(n, v)| n == name && v == value);
+        check(
+            has("iss", platform.issuer())
+                && has("client_id", platform.client_id())
+                && has("target_link_uri", &tool.launch_url()),
+            || format!("the restart link should start the same login again: {href}"),
+        )?;
+        let probe = browser.cookie_probe().await?;
+        check(!probe.partitioned && !probe.unpartitioned, || {
+            format!(
+                "the profile should block every cookie of {}: {probe:?}",
+                tool.origin
+            )
+        })?;
+        let messages = storage_messages(&platform, 0).await;
+        check(messages.is_empty(), || {
+            format!("no Platform Storage was offered, yet: {messages:?}")
+        })
+    }
+    .await;
+    browser.finish(outcome).await;
+}
+
+#[tokio::test]
+async fn browser_launch_with_login_form_post_reaches_activity() {
+    // Canvas and others POST the login initiation into the iframe rather than GET it.
+    let platform = FakePlatform::start().await;
+    let tool = start_tool(&platform).await;
+    let course = platform.prepare_browser_launch(
+        &tool.login_url(),
+        &tool.launch_url(),
+        LaunchSpec::instructor().login_method(LoginMethod::Post),
+    );
+    let browser = Browser::open(
+        "browser_launch_with_login_form_post_reaches_activity",
+        Profile::Default,
+    )
+    .await;
+
+    let outcome = async {
+        open_course(&browser, &course, &tool).await?;
+        let view = browser
+            .wait_for_tool("the activity", ToolView::is_activity)
+            .await?;
+        check(view.heading.as_deref() == Some("Resource overview"), || {
+            format!("an instructor's launch shows {:?}", view.heading)
+        })?;
+        check(view.who.as_deref() == Some("Ina Structor"), || {
+            format!("the activity shows the user as {:?}", view.who)
+        })?;
+        check(view.attempt.as_deref() == Some("000001"), || {
+            format!("the first attempt is {:?}", view.attempt)
+        })
+    }
+    .await;
+    browser.finish(outcome).await;
+}
