@@ -1367,52 +1367,7 @@ impl FakePlatform {
         target_link_uri: &str,
         launch: LaunchSpec,
     ) -> LaunchOutcome {
-        let client_id = launch
-            .client_id
-            .clone()
-            .unwrap_or_else(|| self.inner.client_id.clone());
-        let deployment_id = launch
-            .deployment_id
-            .clone()
-            .unwrap_or_else(|| self.inner.deployment_id.clone());
-        let login_hint = launch
-            .login_hint
-            .clone()
-            .unwrap_or_else(|| format!("login-{}", uuid::Uuid::new_v4().simple()));
-        let message_hint = launch
-            .lti_message_hint
-            .clone()
-            .unwrap_or_else(|| format!("message-{}", uuid::Uuid::new_v4().simple()));
-
-        let mut params: Vec<(String, String)> = [
-            ("iss", self.inner.issuer.as_str()),
-            ("login_hint", &login_hint),
-            ("target_link_uri", target_link_uri),
-            ("client_id", &client_id),
-            ("lti_deployment_id", &deployment_id),
-            ("lti_message_hint", &message_hint),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        for (name, value) in &launch.login_params {
-            params.retain(|(n, _)| n != name);
-            if let Some(value) = value {
-                params.push((name.clone(), value.clone()));
-            }
-        }
-
-        let mode = launch.cookie_mode;
-        let method = launch.login_method;
-        self.state().pending.insert(
-            message_hint,
-            Pending {
-                spec: launch,
-                target_link_uri: target_link_uri.to_owned(),
-                login_hint,
-                client_id,
-            },
-        );
+        let (params, mode, method) = self.register_login(target_link_uri, launch);
 
         let http = client(mode);
         let request = match method {
@@ -1868,6 +1823,27 @@ impl FakePlatform {
         target_link_uri: &str,
         launch: LaunchSpec,
     ) -> Url {
+        let (params, _, method) = self.register_login(target_link_uri, launch);
+        let course = Course {
+            tool_login_url: tool_login_url.to_owned(),
+            params,
+            method,
+        };
+        let id = format!("course-{}", uuid::Uuid::new_v4().simple());
+        let mut state = self.state();
+        state.browser.courses.insert(id.clone(), course);
+        let mut url = Url::parse(&format!("{}/course", self.inner.issuer)).expect("a URL");
+        url.query_pairs_mut().append_pair("launch", &id);
+        url
+    }
+
+    /// The login initiation parameters for `launch`, which is registered under its
+    /// `lti_message_hint` for `/auth` to find; with the cookie mode and login method it asks for.
+    fn register_login(
+        &self,
+        target_link_uri: &str,
+        launch: LaunchSpec,
+    ) -> (Vec<(String, String)>, CookieMode, LoginMethod) {
         let client_id = launch
             .client_id
             .clone()
@@ -1901,14 +1877,8 @@ impl FakePlatform {
                 params.push((name.clone(), value.clone()));
             }
         }
-        let course = Course {
-            tool_login_url: tool_login_url.to_owned(),
-            params,
-            method: launch.login_method,
-        };
-        let id = format!("course-{}", uuid::Uuid::new_v4().simple());
-        let mut state = self.state();
-        state.pending.insert(
+        let (mode, method) = (launch.cookie_mode, launch.login_method);
+        self.state().pending.insert(
             message_hint,
             Pending {
                 spec: launch,
@@ -1917,10 +1887,29 @@ impl FakePlatform {
                 client_id,
             },
         );
-        state.browser.courses.insert(id.clone(), course);
-        let mut url = Url::parse(&format!("{}/course", self.inner.issuer)).expect("a URL");
-        url.query_pairs_mut().append_pair("launch", &id);
-        url
+        (params, mode, method)
+    }
+
+    /// This platform's registration on the tool's side for `client_id`, as an operator would
+    /// enter it: the issuer exactly, the deployment, and the endpoints.
+    pub fn registration(&self, client_id: &str) -> lti_shared::model::Registration {
+        use lti_shared::ids::{ClientId, DeploymentId, Issuer};
+        let url = |u: String| Url::parse(&u).expect("the platform's URLs parse");
+        lti_shared::model::Registration {
+            issuer: Issuer::parse(self.issuer()).expect("a valid issuer"),
+            client_id: ClientId::parse(client_id).expect("a valid client id"),
+            deployment_ids: std::collections::BTreeSet::from([DeploymentId::parse(
+                self.deployment_id(),
+            )
+            .expect("a valid deployment id")]),
+            auth_url: url(self.auth_url()),
+            token_url: url(self.token_url()),
+            jwks_url: url(self.jwks_url()),
+            name: Some("Fake platform".into()),
+            status: lti_shared::model::Status::Active,
+            options: lti_shared::model::PlatformOptions::default(),
+            created_at: time::OffsetDateTime::now_utc(),
+        }
     }
 
     /// Every Platform Storage request the course pages' storage frames answered, oldest first.

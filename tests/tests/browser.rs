@@ -20,7 +20,6 @@
 //! when Chromium or chromedriver is missing: `infra/test.sh` installs them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::collections::BTreeSet;
 use std::fmt::Display;
 use std::net::TcpListener as StdListener;
 use std::os::unix::process::CommandExt as _;
@@ -31,9 +30,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use lti_shared::ids::{ClientId, DeploymentId, Issuer};
 use lti_shared::keys::KeySet;
-use lti_shared::model::{PlatformOptions, Registration, Status};
 use lti_tests::platform::{FakePlatform, LaunchSpec, LoginMethod, StorageMessage};
 use ltictl::backend::Backend;
 use ltictl::serve::{App, serve};
@@ -90,20 +87,7 @@ async fn start_tool(platform: &FakePlatform) -> Tool {
     backend.keys.save_signing_keys(&keys).await.unwrap();
     backend
         .store
-        .add_platform(&Registration {
-            issuer: Issuer::parse(platform.issuer()).unwrap(),
-            client_id: ClientId::parse(platform.client_id()).unwrap(),
-            deployment_ids: BTreeSet::from(
-                [DeploymentId::parse(platform.deployment_id()).unwrap()],
-            ),
-            auth_url: Url::parse(&platform.auth_url()).unwrap(),
-            token_url: Url::parse(&platform.token_url()).unwrap(),
-            jwks_url: Url::parse(&platform.jwks_url()).unwrap(),
-            name: Some("Fake platform (browser tests)".into()),
-            status: Status::Active,
-            options: PlatformOptions::default(),
-            created_at: OffsetDateTime::now_utc(),
-        })
+        .add_platform(&platform.registration(platform.client_id()))
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

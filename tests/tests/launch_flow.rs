@@ -7,16 +7,15 @@
 //! asserted by reason code and HTTP status, next to a good launch that passes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lti_shared::clock::FixedClock;
-use lti_shared::ids::{ClientId, DeploymentId, Issuer, ResourceLinkId, UserId};
+use lti_shared::ids::{ClientId, Issuer, ResourceLinkId, UserId};
 use lti_shared::keys::KeySet;
 use lti_shared::login::state_cookie_name;
-use lti_shared::model::{PlatformOptions, PlatformScope, Registration, Status};
+use lti_shared::model::{PlatformScope, Registration, Status};
 use lti_tests::platform::{
     Alg, CookieMode, FakePlatform, HeaderSpec, HttpResponse, LaunchOutcome, LaunchSpec,
     PlatformBuilder, auto_submit_form, claim, cookie_header, decode_unverified, post_form,
@@ -90,21 +89,7 @@ impl Rig {
 
     /// A registration of the platform's issuer for `client_id`, with its deployment.
     fn registration(&self, client_id: &str) -> Registration {
-        let url = |u: String| url::Url::parse(&u).unwrap();
-        Registration {
-            issuer: Issuer::parse(self.platform.issuer()).unwrap(),
-            client_id: ClientId::parse(client_id).unwrap(),
-            deployment_ids: BTreeSet::from([
-                DeploymentId::parse(self.platform.deployment_id()).unwrap()
-            ]),
-            auth_url: url(self.platform.auth_url()),
-            token_url: url(self.platform.token_url()),
-            jwks_url: url(self.platform.jwks_url()),
-            name: Some("Fake platform".into()),
-            status: Status::Active,
-            options: PlatformOptions::default(),
-            created_at: OffsetDateTime::now_utc(),
-        }
+        self.platform.registration(client_id)
     }
 
     /// Registers another client of the same issuer.

@@ -3,12 +3,9 @@
 //! the process writes, and searches them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use lti_shared::ids::{ClientId, DeploymentId, Issuer};
-use lti_shared::model::{PlatformOptions, Registration, Status};
 use lti_tests::platform::{FakePlatform, LaunchSpec, auto_submit_form, post_form};
 use ltictl::backend::Backend;
 use ltictl::serve::{App, serve};
@@ -68,20 +65,7 @@ async fn logs_of_good_and_refused_launches_hold_no_tokens_or_personal_data() {
         .await;
     backend
         .store
-        .add_platform(&Registration {
-            issuer: Issuer::parse(platform.issuer()).unwrap(),
-            client_id: ClientId::parse(platform.client_id()).unwrap(),
-            deployment_ids: BTreeSet::from(
-                [DeploymentId::parse(platform.deployment_id()).unwrap()],
-            ),
-            auth_url: Url::parse(&platform.auth_url()).unwrap(),
-            token_url: Url::parse(&platform.token_url()).unwrap(),
-            jwks_url: Url::parse(&platform.jwks_url()).unwrap(),
-            name: None,
-            status: Status::Active,
-            options: PlatformOptions::default(),
-            created_at: time::OffsetDateTime::now_utc(),
-        })
+        .add_platform(&platform.registration(platform.client_id()))
         .await
         .unwrap();
 
