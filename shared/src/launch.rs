@@ -507,6 +507,7 @@ impl VerifiedLaunch {
                     lineitem: a.lineitem.clone(),
                 }),
             },
+            roles: self.roles.clone(),
         })
     }
 

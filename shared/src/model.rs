@@ -15,6 +15,7 @@ use url::Url;
 use crate::ids::{
     AttemptId, ClientId, ConsumerKey, ContextId, DeploymentId, Issuer, ResourceLinkId, UserId,
 };
+use crate::roles::Roles;
 
 /// Whether a platform or consumer may launch the tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -244,6 +245,11 @@ pub struct Attempt {
     /// The last time a launch or the activity touched the attempt.
     #[serde(with = "time::serde::rfc3339")]
     pub last_activity_at: OffsetDateTime,
+    /// The user's normalized roles at the latest launch of this attempt. Views use them to
+    /// keep Transient and TestUser attempts out of class statistics and learner lists
+    /// ([`Roles::excluded_from_statistics`]).
+    #[serde(default, skip_serializing_if = "Roles::is_empty")]
+    pub roles: Roles,
     /// When the attempt was closed; an open attempt is resumed by the next launch.
     #[serde(
         default,

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use crate::ids::{AttemptId, ContextId, ResourceLinkId, UserId};
 use crate::model::{AgsEndpoint, Attempt, AttemptKey, Context, PlatformScope, ResourceLink, User};
 use crate::ports::{LaunchRecords, StoreError};
+use crate::roles::Roles;
 
 /// The identity and personal fields one launch carried (all optional).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,6 +65,8 @@ pub struct LaunchFacts {
     pub resource_link_id: ResourceLinkId,
     /// What the launch said about the link.
     pub link: LinkFacts,
+    /// The user's normalized roles in this launch.
+    pub roles: Roles,
 }
 
 /// A sent value replaces the stored one; an empty string clears it; absence keeps it.
@@ -144,29 +147,40 @@ pub async fn record_launch(
             updated_at: now,
         })
         .await?;
-    open_attempt(
-        &scope,
-        &facts.resource_link_id,
-        &user_id,
+    let placement = Placement {
+        scope: &scope,
+        link: &facts.resource_link_id,
+        user: &user_id,
         context_id,
-        records,
-        now,
-    )
-    .await
-    .map(Some)
+        roles: facts.roles,
+    };
+    open_attempt(placement, records, now).await.map(Some)
+}
+
+/// Who launched which link, for [`open_attempt`].
+struct Placement<'a> {
+    scope: &'a PlatformScope,
+    link: &'a ResourceLinkId,
+    user: &'a UserId,
+    context_id: Option<ContextId>,
+    roles: Roles,
 }
 
 /// Resumes the user's open attempt on the link, or opens the next one. Attempt ids are the
 /// attempt's number (`000001`, `000002`, …), so two simultaneous first launches both try to
 /// create `000001` and the conditional write lets exactly one succeed; the other resumes it.
 async fn open_attempt(
-    scope: &PlatformScope,
-    link: &ResourceLinkId,
-    user: &UserId,
-    context_id: Option<ContextId>,
+    placement: Placement<'_>,
     records: &dyn LaunchRecords,
     now: OffsetDateTime,
 ) -> Result<Attempt, StoreError> {
+    let Placement {
+        scope,
+        link,
+        user,
+        context_id,
+        roles,
+    } = placement;
     for _ in 0..3 {
         let attempts = records
             .attempts_of_user_on_resource_link(scope, link, user)
@@ -174,6 +188,7 @@ async fn open_attempt(
         if let Some(open) = attempts.iter().rev().find(|a| a.closed_at.is_none()) {
             let mut resumed = open.clone();
             resumed.last_activity_at = now;
+            resumed.roles = roles;
             records.update_attempt(&resumed).await?;
             return Ok(resumed);
         }
@@ -189,6 +204,7 @@ async fn open_attempt(
             context_id: context_id.clone(),
             started_at: now,
             last_activity_at: now,
+            roles: roles.clone(),
             closed_at: None,
         };
         match records.create_attempt(&attempt).await {
@@ -224,6 +240,10 @@ mod tests {
             context: Some((ContextId::parse("ctx").unwrap(), ContextFacts::default())),
             resource_link_id: ResourceLinkId::parse("rl").unwrap(),
             link: LinkFacts::default(),
+            roles: Roles::from_claim(
+                &["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner".to_owned()],
+                &crate::roles::RoleMap::new(),
+            ),
         }
     }
 
@@ -279,6 +299,25 @@ mod tests {
         assert_eq!(first.key, second.key);
         assert_eq!(second.last_activity_at, later);
         assert_eq!(second.key.attempt_id.as_str(), "000001");
+        assert!(second.roles.is_learner());
+    }
+
+    #[tokio::test]
+    async fn record_transient_launch_flags_the_attempt() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let mut f = facts(UserFacts::default());
+        f.roles = Roles::from_claim(
+            &[
+                "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner".to_owned(),
+                "urn:lti:role:ims/lti/Transient".to_owned(),
+            ],
+            &crate::roles::RoleMap::new(),
+        );
+        let attempt = record_launch(f, &store, NOW).await.unwrap().unwrap();
+        let stored = store.attempt(&attempt.key).await.unwrap().unwrap();
+        assert!(stored.roles.excluded_from_statistics());
+        assert!(stored.roles.is_learner());
     }
 
     #[tokio::test]

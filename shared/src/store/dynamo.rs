@@ -632,6 +632,7 @@ impl LaunchRecords for DynamoStore {
             context_id: None,
             started_at: OffsetDateTime::UNIX_EPOCH,
             last_activity_at: OffsetDateTime::UNIX_EPOCH,
+            roles: crate::roles::Roles::default(),
             closed_at: None,
         };
         self.get_record(attempt_keys(&probe)).await

@@ -173,6 +173,10 @@ fn attempt(
         context_id: ctx.map(context_id),
         started_at,
         last_activity_at: started_at + Duration::minutes(3),
+        roles: lti_shared::roles::Roles::from_claim(
+            &["urn:lti:role:ims/lti/Transient".to_owned()],
+            &lti_shared::roles::RoleMap::new(),
+        ),
         closed_at: None,
     }
 }
