@@ -1020,3 +1020,92 @@ async fn launch_malformed_token_is_refused() {
     assert_launch_refused(&outcome, 400, "INVALID_REQUEST");
     assert_eq!(rig.platform.jwks_fetch_count(), 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Platform Storage binding (login CSRF)
+// ---------------------------------------------------------------------------------------------
+
+/// Runs a login that offers Platform Storage and the platform's answer, then posts the launch
+/// the way the tool's storage page does (`id_token`, `state`, and `lti_storage_state`, the state
+/// read back from storage) with `headers`. Returns status and body.
+async fn post_storage_launch(rig: &Rig, headers: &[(&str, &str)]) -> (u16, String) {
+    rig.platform.set_launch_template(learner());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let target = rig.url("/launch");
+    let mut login_url = url::Url::parse(&rig.url("/login")).unwrap();
+    login_url.query_pairs_mut().extend_pairs([
+        ("iss", rig.platform.issuer()),
+        ("login_hint", "hint"),
+        ("target_link_uri", target.as_str()),
+        ("client_id", rig.platform.client_id()),
+        ("lti_storage_target", "post_message_forwarding"),
+    ]);
+    let login = http
+        .get(login_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let document = scraper::Html::parse_document(&login);
+    let selector = scraper::Selector::parse("#lti").unwrap();
+    let next = document
+        .select(&selector)
+        .next()
+        .and_then(|e| e.value().attr("data-next"))
+        .unwrap_or_else(|| panic!("the login answers with the storage page: {login}"))
+        .to_owned();
+    let auth = http.get(next).send().await.unwrap().text().await.unwrap();
+    let (action, fields) = auto_submit_form(&auth).unwrap();
+    let field = |name: &str| fields.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    let (id_token, state) = (field("id_token"), field("state"));
+    let mut request = http.post(action).form(&[
+        ("id_token", id_token.as_str()),
+        ("state", state.as_str()),
+        ("lti_storage_state", state.as_str()),
+    ]);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn launch_storage_state_from_tool_page_passes() {
+    let rig = Rig::start().await;
+    let (status, body) = post_storage_launch(&rig, &[("sec-fetch-site", "same-origin")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("lti_session"), "{body}");
+    // Browsers without Sec-Fetch-Site: the Origin header must be the tool's.
+    let rig = Rig::start().await;
+    let (status, body) = post_storage_launch(&rig, &[("origin", rig.base.as_str())]).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn launch_storage_state_posted_from_another_site_is_refused() {
+    // An attacker who ran a login knows its state; a form on their site that posts it into the
+    // victim's browser must not pass for Platform Storage.
+    let rig = Rig::start().await;
+    let (status, body) = post_storage_launch(
+        &rig,
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://evil.example"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("STATE_MISMATCH"), "{body}");
+    rig.assert_nothing_recorded(STUDENT, LINK).await;
+    // No origin information at all is refused too.
+    let rig = Rig::start().await;
+    let (status, body) = post_storage_launch(&rig, &[]).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("STATE_MISMATCH"), "{body}");
+}

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, Response};
 use lti_shared::claims::MessageType;
 use lti_shared::clock::Clock;
-use lti_shared::http::{html_response, param, params, request_id, set_cookie};
+use lti_shared::http::{html_response, is_same_origin_post, param, params, request_id, set_cookie};
 use lti_shared::launch::{
     BrowserBinding, ErrorClass, LaunchError, LaunchInput, Verifier, check_format,
 };
@@ -164,8 +164,15 @@ impl Launch {
             }
         }
 
+        // A state read back from Platform Storage counts only when the tool's own page posted
+        // it (it read the value from the platform's frame in this browser). Anyone who ran a
+        // login knows their state, so the same field in a form from another site proves nothing
+        // and would let an attacker log a victim into the attacker's launch.
         let binding = match stored {
-            Some(value) => BrowserBinding::PlatformStorage(value),
+            Some(value) if is_same_origin_post(req, &self.tool.origin_string()) => {
+                BrowserBinding::PlatformStorage(value)
+            }
+            Some(_) => BrowserBinding::Cookie(None),
             None => BrowserBinding::Cookie(cookie.as_deref()),
         };
         let input = LaunchInput {
