@@ -39,8 +39,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 # Pinned so CI and every developer lint and test against the same versions.
-PY_REQUIREMENTS=("moto[server]==5.2.5" "cfn-lint==1.53.3")
-FREEZE_LINES=("moto==5.2.5" "cfn-lint==1.53.3")
+PY_REQUIREMENTS=("moto[server]==5.2.5" "cfn-lint==1.53.3" "oauthlib==3.3.1")
+FREEZE_LINES=("moto==5.2.5" "cfn-lint==1.53.3" "oauthlib==3.3.1")
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 

@@ -508,6 +508,7 @@ impl VerifiedLaunch {
                 }),
             },
             roles: self.roles.clone(),
+            outcome: None,
         })
     }
 

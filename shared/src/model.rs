@@ -217,6 +217,16 @@ pub struct AgsEndpoint {
     pub lineitem: Option<String>,
 }
 
+/// Where an LTI 1.1 grade for one user on one resource link goes (Basic Outcomes:
+/// `lis_outcome_service_url` and `lis_result_sourcedid`, LTI 1.1 §6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BasicOutcome {
+    /// The platform's outcome service URL.
+    pub service_url: String,
+    /// The opaque result id, sent back byte-identical.
+    pub sourcedid: String,
+}
+
 /// Identifies one attempt: the resource link, the user, and the attempt's own id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct AttemptKey {
@@ -250,6 +260,9 @@ pub struct Attempt {
     /// ([`Roles::excluded_from_statistics`]).
     #[serde(default, skip_serializing_if = "Roles::is_empty")]
     pub roles: Roles,
+    /// The LTI 1.1 Basic Outcomes target the latest launch of this attempt sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic_outcome: Option<BasicOutcome>,
     /// When the attempt was closed; an open attempt is resumed by the next launch.
     #[serde(
         default,

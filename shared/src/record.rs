@@ -9,7 +9,9 @@
 use time::OffsetDateTime;
 
 use crate::ids::{AttemptId, ContextId, ResourceLinkId, UserId};
-use crate::model::{AgsEndpoint, Attempt, AttemptKey, Context, PlatformScope, ResourceLink, User};
+use crate::model::{
+    AgsEndpoint, Attempt, AttemptKey, BasicOutcome, Context, PlatformScope, ResourceLink, User,
+};
 use crate::ports::{LaunchRecords, StoreError};
 use crate::roles::Roles;
 
@@ -67,6 +69,8 @@ pub struct LaunchFacts {
     pub link: LinkFacts,
     /// The user's normalized roles in this launch.
     pub roles: Roles,
+    /// The LTI 1.1 Basic Outcomes target, when the launch sent one.
+    pub outcome: Option<BasicOutcome>,
 }
 
 /// A sent value replaces the stored one; an empty string clears it; absence keeps it.
@@ -153,6 +157,7 @@ pub async fn record_launch(
         user: &user_id,
         context_id,
         roles: facts.roles,
+        outcome: facts.outcome,
     };
     open_attempt(placement, records, now).await.map(Some)
 }
@@ -164,6 +169,7 @@ struct Placement<'a> {
     user: &'a UserId,
     context_id: Option<ContextId>,
     roles: Roles,
+    outcome: Option<BasicOutcome>,
 }
 
 /// Resumes the user's open attempt on the link, or opens the next one. Attempt ids are the
@@ -180,6 +186,7 @@ async fn open_attempt(
         user,
         context_id,
         roles,
+        outcome,
     } = placement;
     for _ in 0..3 {
         let attempts = records
@@ -189,6 +196,7 @@ async fn open_attempt(
             let mut resumed = open.clone();
             resumed.last_activity_at = now;
             resumed.roles = roles;
+            resumed.basic_outcome = outcome.or(resumed.basic_outcome);
             records.update_attempt(&resumed).await?;
             return Ok(resumed);
         }
@@ -205,6 +213,7 @@ async fn open_attempt(
             started_at: now,
             last_activity_at: now,
             roles: roles.clone(),
+            basic_outcome: outcome.clone(),
             closed_at: None,
         };
         match records.create_attempt(&attempt).await {
@@ -244,6 +253,7 @@ mod tests {
                 &["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner".to_owned()],
                 &crate::roles::RoleMap::new(),
             ),
+            outcome: None,
         }
     }
 

@@ -57,8 +57,9 @@ pub struct SessionClaims {
     pub jti: String,
     /// The platform.
     pub platform: PlatformScope,
-    /// The deployment.
-    pub deployment_id: DeploymentId,
+    /// The LTI 1.3 deployment (none for LTI 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_id: Option<DeploymentId>,
     /// The user, absent for anonymous launches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<UserId>,
@@ -158,7 +159,7 @@ mod tests {
             platform: PlatformScope::Lti11 {
                 consumer_key: crate::ids::ConsumerKey::parse("k").unwrap(),
             },
-            deployment_id: DeploymentId::parse("d").unwrap(),
+            deployment_id: Some(DeploymentId::parse("d").unwrap()),
             user_id: Some(UserId::parse("u").unwrap()),
             resource_link_id: ResourceLinkId::parse("r").unwrap(),
             context_id: None,

@@ -6,7 +6,8 @@
 //! with an auto-submitting form carrying `lti_session`. When the browser sent no state cookie it
 //! first tries LTI Platform Storage (if the platform offered it at login) and otherwise offers
 //! to open the tool in a new window. `POST /activity` is the demo activity: it shows what the
-//! verified launch established.
+//! verified launch established. LTI 1.1 `basic-lti-launch-request` form POSTs arrive on the same
+//! `/launch` URL and are told apart by their body (`oauth_signature`, `lti_message_type`).
 
 use std::sync::Arc;
 
@@ -14,13 +15,16 @@ use lambda_http::{Body, Request, Response};
 use lti_shared::claims::MessageType;
 use lti_shared::clock::Clock;
 use lti_shared::http::{html_response, is_same_origin_post, param, params, request_id, set_cookie};
+use lti_shared::ids::DeploymentId;
 use lti_shared::launch::{
     BrowserBinding, ErrorClass, LaunchError, LaunchInput, Verifier, check_format,
 };
 use lti_shared::login::{issued_login, state_cookie_name};
+use lti_shared::lti11::{Lti11Error, Lti11Verifier, is_lti11_launch};
+use lti_shared::oauth1::collect_params;
 use lti_shared::pages::{Activity, AutoSubmit, ErrorPage, NewWindow, StorageLaunch, render};
 use lti_shared::ports::{KeyStore, LaunchRecords};
-use lti_shared::record::record_launch;
+use lti_shared::record::{LaunchFacts, record_launch};
 use lti_shared::roles::Roles;
 use lti_shared::session::{self, SESSION_LIFETIME, SessionClaims};
 use lti_shared::tool::{ACTIVITY_PATH, ToolUrls};
@@ -33,6 +37,7 @@ fn storage_key(state: &str) -> String {
 /// The handler and the ports it uses.
 pub struct Launch {
     verifier: Verifier,
+    lti11: Lti11Verifier,
     records: Arc<dyn LaunchRecords>,
     keys: Arc<dyn KeyStore>,
     tool: ToolUrls,
@@ -72,6 +77,22 @@ fn refused(error: &LaunchError, id: &str) -> Response<Body> {
     )
 }
 
+fn refused_lti11(error: &Lti11Error, id: &str) -> Response<Body> {
+    let status = error.status();
+    if status >= 500 {
+        tracing::error!(request_id = id, code = error.code(), detail = %error, "LTI 1.1 launch failed");
+    } else {
+        tracing::info!(request_id = id, code = error.code(), detail = %error, "LTI 1.1 launch refused");
+    }
+    error_page(
+        status,
+        "This launch was refused",
+        error.advice(),
+        error.code(),
+        id,
+    )
+}
+
 fn unavailable(id: &str, what: &str, error: &dyn std::fmt::Display) -> Response<Body> {
     tracing::error!(request_id = id, %error, "{what}");
     error_page(
@@ -87,12 +108,14 @@ impl Launch {
     /// A handler over these ports.
     pub fn new(
         verifier: Verifier,
+        lti11: Lti11Verifier,
         records: Arc<dyn LaunchRecords>,
         keys: Arc<dyn KeyStore>,
         tool: ToolUrls,
     ) -> Self {
         Self {
             verifier,
+            lti11,
             records,
             keys,
             tool,
@@ -118,6 +141,9 @@ impl Launch {
 
     async fn launch(&self, req: &Request, id: &str) -> Response<Body> {
         let params = params(req);
+        if is_lti11_launch(&params) {
+            return self.launch_lti11(req, id).await;
+        }
         let id_token = param(&params, "id_token").unwrap_or_default();
         let state = param(&params, "state").unwrap_or_default();
         let stored = param(&params, "lti_storage_state");
@@ -184,40 +210,8 @@ impl Launch {
             Ok(launch) => launch,
             Err(error) => return refused(&error, id),
         };
-        let now = self.clock().now();
         let Some(facts) = launch.facts() else {
             return refused(&LaunchError::MissingClaim("resource_link"), id);
-        };
-        let attempt = match record_launch(facts, self.records.as_ref(), now).await {
-            Ok(attempt) => attempt,
-            Err(error) => return unavailable(id, "cannot record the launch", &error),
-        };
-        let keys = match self.keys.signing_keys().await {
-            Ok(keys) => keys,
-            Err(error) => return unavailable(id, "cannot read the signing keys", &error),
-        };
-        let Some(resource_link_id) = launch.resource_link_id() else {
-            return refused(&LaunchError::MissingClaim("resource_link"), id);
-        };
-        let activity = self.tool.activity();
-        let origin = self.tool.origin_string();
-        let claims = SessionClaims {
-            iss: origin.clone(),
-            aud: activity.origin().ascii_serialization(),
-            iat: now.unix_timestamp(),
-            exp: (now + SESSION_LIFETIME).unix_timestamp(),
-            jti: lti_shared::http::fresh_request_id(),
-            platform: launch.scope(),
-            deployment_id: launch.deployment_id().clone(),
-            user_id: launch.user_id(),
-            resource_link_id,
-            context_id: launch.context_id(),
-            attempt_id: attempt.map(|a| a.key.attempt_id),
-            roles: launch.roles().clone(),
-        };
-        let token = match session::issue(&keys, &claims) {
-            Ok(token) => token,
-            Err(error) => return unavailable(id, "cannot sign the session", &error),
         };
         tracing::info!(
             request_id = id,
@@ -225,14 +219,9 @@ impl Launch {
             roles = %launch.roles(),
             "launch verified"
         );
-        let mut response = html_response(
-            200,
-            render(&AutoSubmit {
-                title: "Opening the activity…",
-                action: activity.as_str(),
-                fields: vec![("lti_session", &token)],
-            }),
-        );
+        let mut response = self
+            .hand_off(facts, Some(launch.deployment_id().clone()), id)
+            .await;
         // The state has been used; tell the browser to drop its cookie.
         set_cookie(
             &mut response,
@@ -242,6 +231,98 @@ impl Launch {
             ),
         );
         response
+    }
+
+    /// Records a verified launch (LTI 1.3 or 1.1) and hands the browser to the activity with an
+    /// auto-submitting form carrying the `lti_session` token.
+    async fn hand_off(
+        &self,
+        facts: LaunchFacts,
+        deployment_id: Option<DeploymentId>,
+        id: &str,
+    ) -> Response<Body> {
+        let now = self.clock().now();
+        let platform = facts.scope.clone();
+        let user_id = facts.user_id.clone();
+        let resource_link_id = facts.resource_link_id.clone();
+        let context_id = facts.context.as_ref().map(|(c, _)| c.clone());
+        let roles = facts.roles.clone();
+        let attempt = match record_launch(facts, self.records.as_ref(), now).await {
+            Ok(attempt) => attempt,
+            Err(error) => return unavailable(id, "cannot record the launch", &error),
+        };
+        let keys = match self.keys.signing_keys().await {
+            Ok(keys) => keys,
+            Err(error) => return unavailable(id, "cannot read the signing keys", &error),
+        };
+        let activity = self.tool.activity();
+        let claims = SessionClaims {
+            iss: self.tool.origin_string(),
+            aud: activity.origin().ascii_serialization(),
+            iat: now.unix_timestamp(),
+            exp: (now + SESSION_LIFETIME).unix_timestamp(),
+            jti: lti_shared::http::fresh_request_id(),
+            platform,
+            deployment_id,
+            user_id,
+            resource_link_id,
+            context_id,
+            attempt_id: attempt.map(|a| a.key.attempt_id),
+            roles,
+        };
+        let token = match session::issue(&keys, &claims) {
+            Ok(token) => token,
+            Err(error) => return unavailable(id, "cannot sign the session", &error),
+        };
+        html_response(
+            200,
+            render(&AutoSubmit {
+                title: "Opening the activity…",
+                action: activity.as_str(),
+                fields: vec![("lti_session", &token)],
+            }),
+        )
+    }
+
+    /// An LTI 1.1 `basic-lti-launch-request` (OAuth 1.0a), on the same URL as LTI 1.3.
+    async fn launch_lti11(&self, req: &Request, id: &str) -> Response<Body> {
+        let is_form = req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let authorization = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case("oauth "));
+        let params = match collect_params(
+            req.uri().query(),
+            is_form.then(|| req.body().as_ref()),
+            authorization,
+        ) {
+            Ok(params) => params,
+            Err(error) => return refused_lti11(&Lti11Error::OAuth(error), id),
+        };
+        // The base string uses the public URL the platform was given, never the host or port
+        // this server sees behind a proxy or on Lambda.
+        let mut public_url = self.tool.launch();
+        public_url.set_path(req.uri().path());
+        let launch = match self
+            .lti11
+            .verify(req.method().as_str(), &public_url, params)
+            .await
+        {
+            Ok(launch) => launch,
+            Err(error) => return refused_lti11(&error, id),
+        };
+        tracing::info!(
+            request_id = id,
+            consumer = %launch.consumer().key,
+            roles = %launch.roles(),
+            "LTI 1.1 launch verified"
+        );
+        self.hand_off(launch.facts(), None, id).await
     }
 
     /// The origin Platform Storage messages go to: the platform's authorization endpoint's.

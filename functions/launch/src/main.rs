@@ -10,6 +10,7 @@ use lti_shared::clock::SystemClock;
 use lti_shared::config;
 use lti_shared::keystore::secrets_manager::SecretsManagerKeyStore;
 use lti_shared::launch::{Verifier, VerifyPolicy};
+use lti_shared::lti11::{Lti11Policy, Lti11Verifier};
 use lti_shared::platform_keys::{KeyCachePolicy, PlatformKeys};
 use lti_shared::registry_cache::{CachedRegistry, DEFAULT_REGISTRY_TTL};
 use lti_shared::store::dynamo::DynamoStore;
@@ -35,8 +36,16 @@ async fn main() -> Result<(), lambda_http::Error> {
         clock: Arc::new(SystemClock),
         policy: VerifyPolicy::default(),
     };
+    let lti11 = Lti11Verifier {
+        consumers: store.clone(),
+        keys: keys.clone(),
+        items: store.clone(),
+        clock: Arc::new(SystemClock),
+        policy: Lti11Policy::default(),
+    };
     let handler = Arc::new(Launch::new(
         verifier,
+        lti11,
         store,
         keys,
         ToolUrls::new(&public_url),

@@ -11,6 +11,7 @@ use launch::Launch;
 use lti_shared::clock::FixedClock;
 use lti_shared::keystore::file::FileKeyStore;
 use lti_shared::launch::{Verifier, VerifyPolicy};
+use lti_shared::lti11::{Lti11Policy, Lti11Verifier};
 use lti_shared::platform_keys::{KeyCachePolicy, PlatformKeys};
 use lti_shared::store::embedded::EmbeddedStore;
 use lti_shared::tool::ToolUrls;
@@ -43,8 +44,16 @@ fn handler(dir: &std::path::Path) -> Launch {
         clock: Arc::new(FixedClock::new(NOW)),
         policy: VerifyPolicy::default(),
     };
+    let lti11 = Lti11Verifier {
+        consumers: store.clone(),
+        keys: keys.clone(),
+        items: store.clone(),
+        clock: Arc::new(FixedClock::new(NOW)),
+        policy: Lti11Policy::default(),
+    };
     Launch::new(
         verifier,
+        lti11,
         store,
         keys,
         ToolUrls::new(&url::Url::parse(TOOL).unwrap()),

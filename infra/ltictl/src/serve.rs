@@ -21,6 +21,7 @@ use login::Login;
 use lti_shared::clock::{Clock, SystemClock};
 use lti_shared::http::ApiError;
 use lti_shared::launch::{Verifier, VerifyPolicy};
+use lti_shared::lti11::{Lti11Policy, Lti11Verifier};
 use lti_shared::platform_keys::{KeyCachePolicy, PlatformKeys};
 use lti_shared::registry_cache::CachedRegistry;
 use lti_shared::tool::{ACTIVITY_PATH, LAUNCH_PATH, LOGIN_PATH, ToolUrls};
@@ -91,8 +92,20 @@ impl App {
         };
         Self {
             jwks: Jwks::new(backend.keys.clone(), clock.clone()),
-            login: Login::new(registry, store.clone(), clock, tool.clone()),
-            launch: Launch::new(verifier, store, backend.keys.clone(), tool.clone()),
+            login: Login::new(registry, store.clone(), clock.clone(), tool.clone()),
+            launch: Launch::new(
+                verifier,
+                Lti11Verifier {
+                    consumers: store.clone(),
+                    keys: backend.keys.clone(),
+                    items: store.clone(),
+                    clock: clock.clone(),
+                    policy: Lti11Policy::default(),
+                },
+                store,
+                backend.keys.clone(),
+                tool.clone(),
+            ),
             tool,
         }
     }

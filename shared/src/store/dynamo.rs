@@ -633,6 +633,7 @@ impl LaunchRecords for DynamoStore {
             started_at: OffsetDateTime::UNIX_EPOCH,
             last_activity_at: OffsetDateTime::UNIX_EPOCH,
             roles: crate::roles::Roles::default(),
+            basic_outcome: None,
             closed_at: None,
         };
         self.get_record(attempt_keys(&probe)).await

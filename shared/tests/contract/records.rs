@@ -177,6 +177,10 @@ fn attempt(
             &["urn:lti:role:ims/lti/Transient".to_owned()],
             &lti_shared::roles::RoleMap::new(),
         ),
+        basic_outcome: Some(lti_shared::model::BasicOutcome {
+            service_url: "https://moodle.example/mod/lti/service.php?x=1".to_owned(),
+            sourcedid: r#"{"data":{"instanceid":"2","userid":"3"},"hash":"ab&<>"}"#.to_owned(),
+        }),
         closed_at: None,
     }
 }
