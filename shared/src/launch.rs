@@ -509,6 +509,7 @@ impl VerifiedLaunch {
             },
             roles: self.roles.clone(),
             outcome: None,
+            continues: None,
         })
     }
 

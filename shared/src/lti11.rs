@@ -336,6 +336,69 @@ impl VerifiedLti11Launch {
             },
             roles: self.roles.clone(),
             outcome,
+            continues: None,
         }
     }
+}
+
+/// Checks the LTI 1.3 migration claim of a verified LTI 1.3 launch (`lti1p1`, LTI 1.3
+/// migration guide): its `oauth_consumer_key_sign` must be the HMAC-SHA256, keyed with the LTI
+/// 1.1 consumer's secret, of `oauth_consumer_key&deployment_id&iss&client_id&exp&nonce`.
+/// Returns the LTI 1.1 identities the launch continues, or `None` — a missing or invalid claim
+/// means no linking, never a refused launch.
+pub async fn lti11_continuity(
+    launch: &crate::launch::VerifiedLaunch,
+    keys: &dyn KeyStore,
+) -> Option<crate::record::Lti11Continuity> {
+    let claims = launch.claims();
+    let claim = claims.lti1p1.as_ref()?;
+    let key = claim.oauth_consumer_key.as_deref()?;
+    let signature = claim.oauth_consumer_key_sign.as_deref()?;
+    let consumer_key = ConsumerKey::parse(key).ok()?;
+    let secret = match keys.consumer_secret(&consumer_key).await {
+        Ok(Some(secret)) => secret,
+        Ok(None) => {
+            tracing::info!(
+                consumer = key,
+                "migration claim names an unknown consumer; not linking"
+            );
+            return None;
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the consumer secret; not linking");
+            return None;
+        }
+    };
+    let registration = launch.registration();
+    let valid = crate::oauth1::verify_migration_signature(
+        &secret,
+        key,
+        launch.deployment_id().as_str(),
+        registration.issuer.as_str(),
+        registration.client_id.as_str(),
+        claims.exp,
+        &claims.nonce,
+        signature,
+    );
+    if !valid {
+        tracing::info!(
+            consumer = key,
+            "migration claim signature does not verify; not linking"
+        );
+        return None;
+    }
+    let resource_link_id = match &claim.resource_link_id {
+        Some(id) => ResourceLinkId::parse(id.as_str()).ok()?,
+        None => launch.resource_link_id()?,
+    };
+    let user_id = match &claim.user_id {
+        Some(id) => Some(UserId::parse(id.as_str()).ok()?),
+        None => launch.user_id(),
+    };
+    Some(crate::record::Lti11Continuity {
+        consumer_key,
+        user_id,
+        resource_link_id,
+        context_id: launch.context_id(),
+    })
 }

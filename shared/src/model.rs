@@ -130,6 +130,16 @@ pub enum PlatformScope {
     },
 }
 
+/// A record of an LTI 1.1 consumer that an LTI 1.3 record continues (LTI 1.3 migration: the
+/// `lti1p1` claim with a valid `oauth_consumer_key_sign`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lti11Ref {
+    /// The LTI 1.1 consumer.
+    pub consumer_key: ConsumerKey,
+    /// The record's LTI 1.1 id (`user_id`, `context_id` or `resource_link_id`).
+    pub id: String,
+}
+
 /// A person as a platform described them at their latest launch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -149,6 +159,9 @@ pub struct User {
     /// Student information system id (LIS `person_sourcedid`), when sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sis_id: Option<String>,
+    /// The LTI 1.1 user this LTI 1.3 user continues, once a launch proved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lti11: Option<Lti11Ref>,
     /// When this record was last written from a launch.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
@@ -174,6 +187,9 @@ pub struct Context {
     /// launch granted it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memberships_url: Option<String>,
+    /// The LTI 1.1 context this LTI 1.3 context continues, once a launch proved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lti11: Option<Lti11Ref>,
     /// When this record was last written from a launch.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
@@ -198,6 +214,9 @@ pub struct ResourceLink {
     /// The Assignment and Grade Services endpoint the latest launch granted (AGS 2.0 §3.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ags: Option<AgsEndpoint>,
+    /// The LTI 1.1 resource link this LTI 1.3 link continues, once a launch proved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lti11: Option<Lti11Ref>,
     /// When this record was last written from a launch.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,

@@ -8,9 +8,10 @@
 
 use time::OffsetDateTime;
 
-use crate::ids::{AttemptId, ContextId, ResourceLinkId, UserId};
+use crate::ids::{AttemptId, ConsumerKey, ContextId, ResourceLinkId, UserId};
 use crate::model::{
-    AgsEndpoint, Attempt, AttemptKey, BasicOutcome, Context, PlatformScope, ResourceLink, User,
+    AgsEndpoint, Attempt, AttemptKey, BasicOutcome, Context, Lti11Ref, PlatformScope, ResourceLink,
+    User,
 };
 use crate::ports::{LaunchRecords, StoreError};
 use crate::roles::Roles;
@@ -71,6 +72,37 @@ pub struct LaunchFacts {
     pub roles: Roles,
     /// The LTI 1.1 Basic Outcomes target, when the launch sent one.
     pub outcome: Option<BasicOutcome>,
+    /// The LTI 1.1 records this LTI 1.3 launch proved it continues (migration claim).
+    pub continues: Option<Lti11Continuity>,
+}
+
+/// The LTI 1.1 identities an LTI 1.3 launch continues: its `lti1p1` claim carried a valid
+/// `oauth_consumer_key_sign` (LTI 1.3 migration guide).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lti11Continuity {
+    /// The LTI 1.1 consumer.
+    pub consumer_key: ConsumerKey,
+    /// The user's LTI 1.1 `user_id`.
+    pub user_id: Option<UserId>,
+    /// The link's LTI 1.1 `resource_link_id`.
+    pub resource_link_id: ResourceLinkId,
+    /// The course's LTI 1.1 `context_id` (the same id as LTI 1.3's).
+    pub context_id: Option<ContextId>,
+}
+
+impl Lti11Continuity {
+    fn scope(&self) -> PlatformScope {
+        PlatformScope::Lti11 {
+            consumer_key: self.consumer_key.clone(),
+        }
+    }
+
+    fn reference(&self, id: &str) -> Lti11Ref {
+        Lti11Ref {
+            consumer_key: self.consumer_key.clone(),
+            id: id.to_owned(),
+        }
+    }
 }
 
 /// A sent value replaces the stored one; an empty string clears it; absence keeps it.
@@ -93,10 +125,14 @@ pub async fn record_launch(
     let context_id = facts.context.as_ref().map(|(id, _)| id.clone());
     if let Some((id, sent)) = facts.context {
         let stored = records.context(&scope, &id).await?;
-        let (label, title, types, memberships_url) = match stored {
-            Some(c) => (c.label, c.title, c.types, c.memberships_url),
-            None => (None, None, Vec::new(), None),
+        let (label, title, types, memberships_url, lti11) = match stored {
+            Some(c) => (c.label, c.title, c.types, c.memberships_url, c.lti11),
+            None => (None, None, Vec::new(), None, None),
         };
+        let continued = facts
+            .continues
+            .as_ref()
+            .and_then(|c| Some(c.reference(c.context_id.as_ref()?.as_str())));
         records
             .put_context(&Context {
                 scope: scope.clone(),
@@ -109,6 +145,7 @@ pub async fn record_launch(
                     sent.types
                 },
                 memberships_url: sent.memberships_url.or(memberships_url),
+                lti11: continued.or(lti11),
                 updated_at: now,
             })
             .await?;
@@ -116,10 +153,14 @@ pub async fn record_launch(
     let stored = records
         .resource_link(&scope, &facts.resource_link_id)
         .await?;
-    let (title, description, ags) = match stored {
-        Some(l) => (l.title, l.description, l.ags),
-        None => (None, None, None),
+    let (title, description, ags, lti11) = match stored {
+        Some(l) => (l.title, l.description, l.ags, l.lti11),
+        None => (None, None, None, None),
     };
+    let continued = facts
+        .continues
+        .as_ref()
+        .map(|c| c.reference(c.resource_link_id.as_str()));
     records
         .put_resource_link(&ResourceLink {
             scope: scope.clone(),
@@ -128,6 +169,7 @@ pub async fn record_launch(
             title: merge(facts.link.title, title),
             description: merge(facts.link.description, description),
             ags: facts.link.ags.or(ags),
+            lti11: continued.or(lti11),
             updated_at: now,
         })
         .await?;
@@ -136,10 +178,14 @@ pub async fn record_launch(
         return Ok(None);
     };
     let stored = records.user(&scope, &user_id).await?;
-    let (name, given, family, sis) = match stored {
-        Some(u) => (u.name, u.given_name, u.family_name, u.sis_id),
-        None => (None, None, None, None),
+    let (name, given, family, sis, lti11) = match stored {
+        Some(u) => (u.name, u.given_name, u.family_name, u.sis_id, u.lti11),
+        None => (None, None, None, None, None),
     };
+    let continued = facts
+        .continues
+        .as_ref()
+        .map(|c| c.reference(c.user_id.as_ref().map_or(user_id.as_str(), UserId::as_str)));
     records
         .put_user(&User {
             scope: scope.clone(),
@@ -148,9 +194,20 @@ pub async fn record_launch(
             given_name: merge(facts.user.given_name, given),
             family_name: merge(facts.user.family_name, family),
             sis_id: merge(facts.user.sis_id, sis),
+            lti11: continued.or(lti11),
             updated_at: now,
         })
         .await?;
+    if let Some(continues) = &facts.continues {
+        carry_over(
+            continues,
+            &scope,
+            &facts.resource_link_id,
+            &user_id,
+            records,
+        )
+        .await?;
+    }
     let placement = Placement {
         scope: &scope,
         link: &facts.resource_link_id,
@@ -160,6 +217,47 @@ pub async fn record_launch(
         outcome: facts.outcome,
     };
     open_attempt(placement, records, now).await.map(Some)
+}
+
+/// On a user's first LTI 1.3 launch of a link that continues an LTI 1.1 link, copies their
+/// LTI 1.1 attempts on it into the LTI 1.3 link (same ids and times), so the open attempt is
+/// resumed rather than restarted and the history stays together. The 1.1 records are kept.
+async fn carry_over(
+    continues: &Lti11Continuity,
+    scope: &PlatformScope,
+    link: &ResourceLinkId,
+    user: &UserId,
+    records: &dyn LaunchRecords,
+) -> Result<(), StoreError> {
+    if !records
+        .attempts_of_user_on_resource_link(scope, link, user)
+        .await?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    let old_user = continues.user_id.as_ref().unwrap_or(user);
+    let old = records
+        .attempts_of_user_on_resource_link(
+            &continues.scope(),
+            &continues.resource_link_id,
+            old_user,
+        )
+        .await?;
+    for attempt in old {
+        let mut copy = attempt.clone();
+        copy.key = AttemptKey {
+            scope: scope.clone(),
+            resource_link_id: link.clone(),
+            user_id: user.clone(),
+            attempt_id: attempt.key.attempt_id,
+        };
+        match records.create_attempt(&copy).await {
+            Ok(()) | Err(StoreError::AlreadyExists(_)) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(())
 }
 
 /// Who launched which link, for [`open_attempt`].
@@ -254,6 +352,7 @@ mod tests {
                 &crate::roles::RoleMap::new(),
             ),
             outcome: None,
+            continues: None,
         }
     }
 

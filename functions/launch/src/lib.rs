@@ -20,7 +20,7 @@ use lti_shared::launch::{
     BrowserBinding, ErrorClass, LaunchError, LaunchInput, Verifier, check_format,
 };
 use lti_shared::login::{issued_login, state_cookie_name};
-use lti_shared::lti11::{Lti11Error, Lti11Verifier, is_lti11_launch};
+use lti_shared::lti11::{Lti11Error, Lti11Verifier, is_lti11_launch, lti11_continuity};
 use lti_shared::oauth1::collect_params;
 use lti_shared::pages::{Activity, AutoSubmit, ErrorPage, NewWindow, StorageLaunch, render};
 use lti_shared::ports::{KeyStore, LaunchRecords};
@@ -210,9 +210,10 @@ impl Launch {
             Ok(launch) => launch,
             Err(error) => return refused(&error, id),
         };
-        let Some(facts) = launch.facts() else {
+        let Some(mut facts) = launch.facts() else {
             return refused(&LaunchError::MissingClaim("resource_link"), id);
         };
+        facts.continues = lti11_continuity(&launch, self.keys.as_ref()).await;
         tracing::info!(
             request_id = id,
             issuer = %launch.registration().issuer,

@@ -76,6 +76,10 @@ pub(crate) fn user(scope: &PlatformScope, id: &str) -> User {
         given_name: Some("Zoë".to_owned()),
         family_name: Some("O'Brien-Łukasiewicz".to_owned()),
         sis_id: Some(format!("sis-{id}")),
+        lti11: Some(lti_shared::model::Lti11Ref {
+            consumer_key: ConsumerKey::parse("moodle-1").unwrap(),
+            id: format!("old-{id}"),
+        }),
         updated_at: datetime!(2026-03-01 08:00:00.000001 UTC),
     }
 }
@@ -88,6 +92,7 @@ fn bare_user(scope: &PlatformScope, id: &str) -> User {
         given_name: None,
         family_name: None,
         sis_id: None,
+        lti11: None,
         updated_at: datetime!(2026-03-02 08:00:00 UTC),
     }
 }
@@ -105,6 +110,10 @@ fn context(scope: &PlatformScope, id: &str) -> Context {
         memberships_url: Some(format!(
             "https://lms.example/api/lti/courses/{id}/names_and_roles"
         )),
+        lti11: Some(lti_shared::model::Lti11Ref {
+            consumer_key: ConsumerKey::parse("moodle-1").unwrap(),
+            id: format!("old-{id}"),
+        }),
         updated_at: datetime!(2026-03-01 08:00:00.5 UTC),
     }
 }
@@ -117,6 +126,7 @@ fn bare_context(scope: &PlatformScope, id: &str) -> Context {
         title: None,
         types: Vec::new(),
         memberships_url: None,
+        lti11: None,
         updated_at: datetime!(2026-03-02 08:00:00 UTC),
     }
 }
@@ -128,6 +138,7 @@ fn resource_link(scope: &PlatformScope, id: &str, ctx: Option<&str>) -> Resource
         context_id: ctx.map(context_id),
         title: Some(format!("Quiz {id}")),
         description: Some("Week 1 — cells & membranes".to_owned()),
+        lti11: None,
         ags: Some(AgsEndpoint {
             scopes: vec![
                 "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem".to_owned(),
@@ -152,6 +163,7 @@ fn bare_resource_link(scope: &PlatformScope, id: &str) -> ResourceLink {
         title: None,
         description: None,
         ags: None,
+        lti11: None,
         updated_at: datetime!(2026-03-02 08:00:00 UTC),
     }
 }
