@@ -10,8 +10,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use lti_shared::oauth1::{
-    SignedRequest, base_string, collect_params, normalized_parameters,
-    parse_authorization_header, percent_encode,
+    SignedRequest, base_string, collect_params, normalized_parameters, parse_authorization_header,
+    percent_encode,
 };
 use lti_shared::secret::ConsumerSecret;
 
@@ -37,18 +37,21 @@ fuzz_target!(|data: &[u8]| {
     let body_part = parts.next();
     let header_part = parts.next().and_then(|part| std::str::from_utf8(part).ok());
 
-    if let Some(value) = header_part {
-        if let Ok(pairs) = parse_authorization_header(value) {
-            assert!(pairs.iter().all(|(name, _)| name != "realm"));
-            assert_eq!(parse_authorization_header(&header(&pairs)), Ok(pairs));
-        }
+    if let Some(value) = header_part
+        && let Ok(pairs) = parse_authorization_header(value)
+    {
+        assert!(pairs.iter().all(|(name, _)| name != "realm"));
+        assert_eq!(parse_authorization_header(&header(&pairs)), Ok(pairs));
     }
 
     let Ok(params) = collect_params(query_part, body_part, header_part) else {
         return;
     };
     // Re-encoded as a query string, the parameters parse back to themselves.
-    assert_eq!(collect_params(Some(&query(&params)), None, None), Ok(params.clone()));
+    assert_eq!(
+        collect_params(Some(&query(&params)), None, None),
+        Ok(params.clone())
+    );
     let normalized = normalized_parameters(&params);
     assert!(
         normalized

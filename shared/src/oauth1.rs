@@ -51,8 +51,8 @@ const ERROR_VALUE_MAX: usize = 64;
 /// The signature methods this tool accepts (RFC 5849 §3.4).
 ///
 /// RFC 5849 §3.4.2 defines HMAC-SHA1, which is what LTI 1.1 uses. HMAC-SHA256 is the same
-/// construction with SHA-256; it is not in the RFC but is widely implemented (oauthlib, the
-/// IMS reference code) and some platforms offer it.
+/// construction with SHA-256; it is not in the RFC, but libraries such as oauthlib implement
+/// it and some platforms offer it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SignatureMethod {
     /// `HMAC-SHA1` (RFC 5849 §3.4.2).
@@ -516,8 +516,9 @@ fn lookup<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, value)| value.as_str())
 }
 
-/// RFC 5849 §3.3: the number of seconds since the epoch, a positive integer. Only ASCII
-/// digits are accepted, so `+5`, `-1`, `12.5` and ` 7` are all refused.
+/// RFC 5849 §3.3: the number of seconds since the Unix epoch, a whole number. Only ASCII
+/// digits that fit an `i64` are accepted (`0` included), so `+5`, `-1`, `12.5` and ` 7` are
+/// refused.
 fn parse_timestamp(value: &str) -> Result<i64, OAuthError> {
     if value.is_empty() || !value.bytes().all(|byte| byte.is_ascii_digit()) {
         return Err(OAuthError::InvalidTimestamp);
