@@ -7,8 +7,11 @@
 //!   a launch needs) that serves its JWK set and an OIDC authorization endpoint, signs
 //!   id_tokens from a launch template, and drives the tool's login and launch endpoints the
 //!   way a browser would, with hooks to tamper with every part of the launch.
+//! - [`tool`]: the tool itself on a loopback port with fresh data, and an independent LTI 1.1
+//!   signer (Python's oauthlib).
 //!
 //! This crate is never shipped, so panicking on a broken test setup is the right answer here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod platform;
+pub mod tool;

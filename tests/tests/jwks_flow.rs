@@ -3,43 +3,16 @@
 //! key's private half at every step of its life.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::sync::Arc;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use lti_shared::keys::KeySet;
-use ltictl::backend::Backend;
-use ltictl::serve::{App, serve};
+use lti_tests::tool::RunningTool;
 use time::OffsetDateTime;
 
-struct Running {
-    base: String,
-    backend: Backend,
-    _dir: tempfile::TempDir,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-async fn start() -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let backend = Backend::embedded(&dir.path().join("data")).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = Arc::new(App::new(&backend, url::Url::parse(&base).unwrap()));
-    let server = tokio::spawn(serve(listener, app));
-    Running {
-        base,
-        backend,
-        _dir: dir,
-        server,
-    }
+async fn start() -> RunningTool {
+    RunningTool::start(None).await
 }
 
 /// A compact JWS signed by the tool's current key, the way client assertions will be.

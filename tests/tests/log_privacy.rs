@@ -7,9 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use lti_tests::platform::{FakePlatform, LaunchSpec, auto_submit_form, post_form};
-use ltictl::backend::Backend;
-use ltictl::serve::{App, serve};
-use url::Url;
+use lti_tests::tool::RunningTool;
 
 const NAME: &str = "Zelda Plantedname";
 const GIVEN: &str = "Zelda";
@@ -49,21 +47,13 @@ async fn logs_of_good_and_refused_launches_hold_no_tokens_or_personal_data() {
         .with_writer(captured.clone())
         .init();
 
-    let dir = tempfile::tempdir().unwrap();
-    let backend = Backend::embedded(dir.path()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut keys = lti_shared::keys::KeySet::default();
-    keys.init(time::OffsetDateTime::now_utc()).unwrap();
-    backend.keys.save_signing_keys(&keys).await.unwrap();
-    let app = Arc::new(App::new(&backend, Url::parse(&base).unwrap()));
-    let server = tokio::spawn(serve(listener, app));
-
+    let tool = RunningTool::start(None).await;
+    let base = tool.base.clone();
     let platform = FakePlatform::builder()
         .redirect_uri(format!("{base}/launch"))
         .start()
         .await;
-    backend
+    tool.backend
         .store
         .add_platform(&platform.registration(platform.client_id()))
         .await
@@ -122,7 +112,7 @@ async fn logs_of_good_and_refused_launches_hold_no_tokens_or_personal_data() {
     assert_eq!(forged.expect_launch().status, 401);
     secrets.push(forged.expect_id_token().to_owned());
 
-    server.abort();
+    drop(tool);
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     // The test can fail: the lines it searches were written.
     assert!(logs.contains("launch verified"), "{logs}");

@@ -4,67 +4,22 @@
 //! proxy or on Lambda: signatures must be checked against the public URL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-use std::sync::Arc;
-
 use lti_shared::ids::{ConsumerKey, ResourceLinkId, UserId};
-use lti_shared::model::{Consumer, PlatformScope, Status};
-use lti_shared::secret::ConsumerSecret;
+use lti_shared::model::PlatformScope;
 use lti_tests::platform::auto_submit_form;
-use ltictl::backend::Backend;
-use ltictl::serve::{App, serve};
+use lti_tests::tool::{RunningTool, oauthlib_sign};
 use serde_json::{Value, json};
 
 const PUBLIC: &str = "https://lti.example.edu";
 const KEY: &str = "moodle-main";
 const SECRET: &str = "a-long-consumer-secret-0123456789";
 
-struct Rig {
-    base: String,
-    backend: Backend,
-    _dir: tempfile::TempDir,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Drop for Rig {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
+type Rig = RunningTool;
 
 async fn rig() -> Rig {
-    let dir = tempfile::tempdir().unwrap();
-    let backend = Backend::embedded(dir.path()).unwrap();
-    let mut keys = lti_shared::keys::KeySet::default();
-    keys.init(time::OffsetDateTime::now_utc()).unwrap();
-    backend.keys.save_signing_keys(&keys).await.unwrap();
-    let key = ConsumerKey::parse(KEY).unwrap();
-    backend
-        .keys
-        .put_consumer_secret(&key, &ConsumerSecret::new(SECRET))
-        .await
-        .unwrap();
-    backend
-        .store
-        .add_consumer(&Consumer {
-            key,
-            name: Some("Moodle".into()),
-            status: Status::Active,
-            created_at: time::OffsetDateTime::now_utc(),
-        })
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = Arc::new(App::new(&backend, url::Url::parse(PUBLIC).unwrap()));
-    let server = tokio::spawn(serve(listener, app));
-    Rig {
-        base,
-        backend,
-        _dir: dir,
-        server,
-    }
+    let tool = RunningTool::start(Some(PUBLIC)).await;
+    tool.add_consumer(KEY, SECRET).await;
+    tool
 }
 
 fn launch_params() -> Vec<(String, String)> {
@@ -93,38 +48,13 @@ fn launch_params() -> Vec<(String, String)> {
     .collect()
 }
 
-/// Signs `params` for `url` with oauthlib.
+/// Signs `params` for `url` with oauthlib; `extra` overrides or adds request fields.
 fn sign(url: &str, params: &[(String, String)], extra: Value) -> Vec<(String, String)> {
-    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/oauth1_sign.py");
-    assert!(
-        std::path::Path::new(python).exists(),
-        "the project's Python venv is missing: run ./infra/test.sh (it installs oauthlib)"
-    );
     let mut request = json!({"url": url, "key": KEY, "secret": SECRET, "params": params});
     if let (Some(request), Some(extra)) = (request.as_object_mut(), extra.as_object()) {
         request.extend(extra.clone());
     }
-    let mut child = Command::new(python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    oauthlib_sign(&request)
 }
 
 fn with(params: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {

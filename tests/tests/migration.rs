@@ -4,16 +4,11 @@
 //! by the fake platform, both through the tool's real server.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-use std::sync::Arc;
-
 use lti_shared::ids::{ConsumerKey, ResourceLinkId, UserId};
-use lti_shared::model::{Consumer, PlatformScope, Status};
+use lti_shared::model::PlatformScope;
 use lti_shared::secret::ConsumerSecret;
 use lti_tests::platform::{FakePlatform, LaunchSpec, claim};
-use ltictl::backend::Backend;
-use ltictl::serve::{App, serve};
+use lti_tests::tool::{RunningTool, oauthlib_sign};
 use serde_json::{Value, json};
 
 const KEY: &str = "moodle-legacy";
@@ -22,61 +17,23 @@ const USER: &str = "fake-user-student-1";
 const LINK11: &str = "legacy-link-9";
 
 struct Rig {
-    base: String,
-    backend: Backend,
+    tool: RunningTool,
     platform: FakePlatform,
-    _dir: tempfile::TempDir,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Drop for Rig {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
 }
 
 async fn rig() -> Rig {
-    let dir = tempfile::tempdir().unwrap();
-    let backend = Backend::embedded(dir.path()).unwrap();
-    let mut keys = lti_shared::keys::KeySet::default();
-    keys.init(time::OffsetDateTime::now_utc()).unwrap();
-    backend.keys.save_signing_keys(&keys).await.unwrap();
-    let key = ConsumerKey::parse(KEY).unwrap();
-    backend
-        .keys
-        .put_consumer_secret(&key, &ConsumerSecret::new(SECRET))
-        .await
-        .unwrap();
-    backend
-        .store
-        .add_consumer(&Consumer {
-            key,
-            name: None,
-            status: Status::Active,
-            created_at: time::OffsetDateTime::now_utc(),
-        })
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = Arc::new(App::new(&backend, url::Url::parse(&base).unwrap()));
-    let server = tokio::spawn(serve(listener, app));
+    let tool = RunningTool::start(None).await;
+    tool.add_consumer(KEY, SECRET).await;
     let platform = FakePlatform::builder()
-        .redirect_uri(format!("{base}/launch"))
+        .redirect_uri(tool.url("/launch"))
         .start()
         .await;
-    backend
+    tool.backend
         .store
         .add_platform(&platform.registration(platform.client_id()))
         .await
         .unwrap();
-    Rig {
-        base,
-        backend,
-        platform,
-        _dir: dir,
-        server,
-    }
+    Rig { tool, platform }
 }
 
 /// An LTI 1.1 launch of `LINK11` by `USER`, signed by oauthlib.
@@ -88,30 +45,10 @@ async fn lti11_launch(rig: &Rig) {
         ("user_id", USER),
         ("roles", "Learner"),
     ];
-    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/oauth1_sign.py");
-    assert!(
-        std::path::Path::new(python).exists(),
-        "run ./infra/test.sh to create the venv"
-    );
-    let request = json!({"url": format!("{}/launch", rig.base), "key": KEY, "secret": SECRET,
-                         "params": params});
-    let mut child = Command::new(python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let signed: Vec<(String, String)> =
-        serde_json::from_slice(&child.wait_with_output().unwrap().stdout).unwrap();
+    let signed = oauthlib_sign(&json!({"url": rig.tool.url("/launch"), "key": KEY,
+                                       "secret": SECRET, "params": params}));
     let response = reqwest::Client::new()
-        .post(format!("{}/launch", rig.base))
+        .post(format!("{}/launch", rig.tool.base))
         .form(&signed)
         .send()
         .await
@@ -161,6 +98,7 @@ async fn lti13_launch_with_valid_migration_claim_continues_lti11_attempt() {
     };
     let user = UserId::parse(USER).unwrap();
     let old = rig
+        .tool
         .backend
         .store
         .attempts_of_user_on_resource_link(&scope11, &ResourceLinkId::parse(LINK11).unwrap(), &user)
@@ -171,8 +109,8 @@ async fn lti13_launch_with_valid_migration_claim_continues_lti11_attempt() {
     let outcome = rig
         .platform
         .launch(
-            &format!("{}/login", rig.base),
-            &format!("{}/launch", rig.base),
+            &format!("{}/login", rig.tool.base),
+            &format!("{}/launch", rig.tool.base),
             migrating_launch(SECRET),
         )
         .await;
@@ -185,6 +123,7 @@ async fn lti13_launch_with_valid_migration_claim_continues_lti11_attempt() {
 
     let scope = scope13(&rig);
     let stored = rig
+        .tool
         .backend
         .store
         .user(&scope, &user)
@@ -197,6 +136,7 @@ async fn lti13_launch_with_valid_migration_claim_continues_lti11_attempt() {
     assert_eq!((link.consumer_key.as_str(), link.id.as_str()), (KEY, USER));
     let link13 = ResourceLinkId::parse("fake-resource-link-1").unwrap();
     let resource = rig
+        .tool
         .backend
         .store
         .resource_link(&scope, &link13)
@@ -205,6 +145,7 @@ async fn lti13_launch_with_valid_migration_claim_continues_lti11_attempt() {
         .unwrap();
     assert_eq!(resource.lti11.unwrap().id, LINK11);
     let carried = rig
+        .tool
         .backend
         .store
         .attempts_of_user_on_resource_link(&scope, &link13, &user)
@@ -226,8 +167,8 @@ async fn lti13_launch_with_invalid_migration_claim_launches_without_linking() {
     let outcome = rig
         .platform
         .launch(
-            &format!("{}/login", rig.base),
-            &format!("{}/launch", rig.base),
+            &format!("{}/login", rig.tool.base),
+            &format!("{}/launch", rig.tool.base),
             migrating_launch("not-the-consumer-secret"),
         )
         .await;
@@ -239,6 +180,7 @@ async fn lti13_launch_with_invalid_migration_claim_launches_without_linking() {
     let scope = scope13(&rig);
     let user = UserId::parse(USER).unwrap();
     let stored = rig
+        .tool
         .backend
         .store
         .user(&scope, &user)
@@ -248,6 +190,7 @@ async fn lti13_launch_with_invalid_migration_claim_launches_without_linking() {
     assert_eq!(stored.lti11, None);
     let link13 = ResourceLinkId::parse("fake-resource-link-1").unwrap();
     let attempts = rig
+        .tool
         .backend
         .store
         .attempts_of_user_on_resource_link(&scope, &link13, &user)
@@ -260,6 +203,7 @@ async fn lti13_launch_with_invalid_migration_claim_launches_without_linking() {
         consumer_key: ConsumerKey::parse(KEY).unwrap(),
     };
     let old = rig
+        .tool
         .backend
         .store
         .attempts_of_user_on_resource_link(&scope11, &ResourceLinkId::parse(LINK11).unwrap(), &user)

@@ -1,0 +1,111 @@
+//! The tool under test, running in-process on a loopback port with fresh embedded data: the
+//! same server `ltictl serve` runs. Also the independent LTI 1.1 signer the tests use.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use lti_shared::ids::ConsumerKey;
+use lti_shared::keys::KeySet;
+use lti_shared::model::{Consumer, Status};
+use lti_shared::secret::ConsumerSecret;
+use ltictl::backend::Backend;
+use ltictl::serve::{App, serve};
+use serde_json::Value;
+
+/// A running tool. Dropping it stops the server.
+pub struct RunningTool {
+    /// Where this server listens, e.g. `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Its data (embedded store and key file).
+    pub backend: Backend,
+    _dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for RunningTool {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl RunningTool {
+    /// Starts the tool with fresh data and signing keys. It publishes URLs under `public_url`
+    /// (a proxy's origin, say), or under its own loopback address when `None`.
+    pub async fn start(public_url: Option<&str>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = Backend::embedded(dir.path()).unwrap();
+        let mut keys = KeySet::default();
+        keys.init(time::OffsetDateTime::now_utc()).unwrap();
+        backend.keys.save_signing_keys(&keys).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let public = url::Url::parse(public_url.unwrap_or(&base)).unwrap();
+        let app = Arc::new(App::new(&backend, public));
+        let server = tokio::spawn(serve(listener, app));
+        Self {
+            base,
+            backend,
+            _dir: dir,
+            server,
+        }
+    }
+
+    /// A URL of this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Adds an active LTI 1.1 consumer with its secret, as `ltictl consumer add` does.
+    pub async fn add_consumer(&self, key: &str, secret: &str) {
+        let key = ConsumerKey::parse(key).unwrap();
+        self.backend
+            .keys
+            .put_consumer_secret(&key, &ConsumerSecret::new(secret))
+            .await
+            .unwrap();
+        self.backend
+            .store
+            .add_consumer(&Consumer {
+                key,
+                name: None,
+                status: Status::Active,
+                created_at: time::OffsetDateTime::now_utc(),
+            })
+            .await
+            .unwrap();
+    }
+}
+
+/// Signs an LTI 1.1 launch with Python's oauthlib, an OAuth 1.0a implementation independent of
+/// the tool's, run from the project's virtual environment (`tests/python/oauth1_sign.py`).
+/// `request` is `{"url", "key", "secret", "params": [[name, value], ...]}` plus optional
+/// `"method"`, `"timestamp"`, `"nonce"`; the answer is the signed form body.
+pub fn oauthlib_sign(request: &Value) -> Vec<(String, String)> {
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/oauth1_sign.py");
+    assert!(
+        std::path::Path::new(python).exists(),
+        "the project's Python venv is missing: run ./infra/test.sh (it installs oauthlib)"
+    );
+    let mut child = Command::new(python)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(request.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
