@@ -995,7 +995,20 @@ async fn platform_keys_endpoint_down_launches_use_cache() {
     // Even once the cached set is stale, a failing endpoint leaves the stale copy in use.
     rig.clock.advance(Duration::minutes(16));
     rig.launch_ok(learner().exp_offset(3600)).await;
-    assert!(rig.platform.jwks_fetch_count() >= 2);
+    assert_eq!(
+        rig.platform.jwks_fetch_count(),
+        2,
+        "one try at the stale set"
+    );
+    // The failed try is remembered: launches right after it do not wait on the endpoint again.
+    rig.launch_ok(learner().exp_offset(3600)).await;
+    rig.launch_ok(LaunchSpec::instructor().exp_offset(3600))
+        .await;
+    assert_eq!(rig.platform.jwks_fetch_count(), 2);
+    // After the refetch interval, one more try.
+    rig.clock.advance(Duration::seconds(31));
+    rig.launch_ok(learner().exp_offset(3600)).await;
+    assert_eq!(rig.platform.jwks_fetch_count(), 3);
 }
 
 // ---------------------------------------------------------------------------------------------
