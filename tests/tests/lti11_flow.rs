@@ -254,3 +254,44 @@ async fn lti11_refused_launch_writes_nothing() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn lti11_disabled_consumer_and_wrong_version_are_refused() {
+    let rig = rig().await;
+    let url = format!("{PUBLIC}/launch");
+    let wrong_version = sign(
+        &url,
+        &with(&launch_params(), "lti_version", "LTI-2p0"),
+        json!({}),
+    );
+    let (status, body) = post(&rig, "/launch", &wrong_version).await;
+    assert_eq!(
+        (status, reason(&body).as_str()),
+        (400, "UNSUPPORTED_MESSAGE")
+    );
+
+    // A correctly signed launch from a consumer an operator disabled.
+    let key = ConsumerKey::parse("disabled-one").unwrap();
+    rig.backend
+        .keys
+        .put_consumer_secret(&key, &lti_shared::secret::ConsumerSecret::new(SECRET))
+        .await
+        .unwrap();
+    rig.backend
+        .store
+        .add_consumer(&lti_shared::model::Consumer {
+            key,
+            name: None,
+            status: lti_shared::model::Status::Disabled,
+            created_at: time::OffsetDateTime::now_utc(),
+        })
+        .await
+        .unwrap();
+    let disabled = sign(&url, &launch_params(), json!({"key": "disabled-one"}));
+    let (status, body) = post(&rig, "/launch", &disabled).await;
+    assert_eq!((status, reason(&body).as_str()), (403, "PLATFORM_DISABLED"));
+    // The active consumer still launches.
+    let ok = sign(&url, &launch_params(), json!({}));
+    let (status, body) = post(&rig, "/launch", &ok).await;
+    assert_eq!(status, 200, "{body}");
+}
