@@ -156,7 +156,9 @@ pub enum KeysCommand {
     List,
     /// Retire a key that is not current.
     Retire {
-        /// The key's kid.
+        /// The key's kid. Kids are base64url and may start with `-`, so such values are taken
+        /// as the kid, not as an option.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
 }

@@ -427,6 +427,15 @@ fn aws_without_table_is_a_usage_error() {
     assert_fails(&out, 2, "--table");
 }
 
+/// Kids are base64url: about one in 64 starts with `-`, which must not read as an option.
+#[test]
+fn keys_retire_kid_starting_with_hyphen_is_a_kid() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let out = ltictl(&["--data-dir", &data, "keys", "retire", "-eX7kid"]);
+    assert_fails(&out, 1, "no signing key has kid -eX7kid");
+}
+
 #[test]
 fn unknown_command_is_a_usage_error() {
     assert_eq!(ltictl(&["frobnicate"]).status.code(), Some(2));
