@@ -248,6 +248,22 @@ impl KeySet {
             .ok_or(KeyError::NoCurrentKey)
     }
 
+    /// Signs `claims` as a JWT with the current key: RS256, `typ` JWT and the key's `kid` in
+    /// the header (JWS compact serialization, RFC 7515 §7.1; Security Framework §6.1). Session
+    /// tokens, client assertions and deep-linking responses are all made here.
+    pub fn sign_jwt<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
+        let key = self.current()?;
+        let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": key.kid});
+        let payload = serde_json::to_vec(claims).map_err(|_| KeyError::Crypto("used to sign"))?;
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let signature = key.sign_rs256(input.as_bytes())?;
+        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    }
+
     fn with_status(&self, status: KeyStatus) -> impl Iterator<Item = &SigningKey> {
         self.keys.iter().filter(move |k| k.status == status)
     }

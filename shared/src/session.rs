@@ -77,16 +77,7 @@ pub struct SessionClaims {
 
 /// Signs `claims` with the current key of `keys` (JWS compact serialization, RFC 7515 §7.1).
 pub fn issue(keys: &KeySet, claims: &SessionClaims) -> Result<String, KeyError> {
-    let key = keys.current()?;
-    let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": key.kid});
-    let payload = serde_json::to_vec(claims).map_err(|_| KeyError::Crypto("used to sign"))?;
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(payload)
-    );
-    let signature = key.sign_rs256(input.as_bytes())?;
-    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    keys.sign_jwt(claims)
 }
 
 #[derive(Deserialize)]
