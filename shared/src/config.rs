@@ -13,6 +13,10 @@ pub const SECRET_ID_VAR: &str = "LTI_SECRET_ID";
 pub const TABLE_VAR: &str = "LTI_TABLE";
 /// The public origin platforms and browsers use, e.g. `https://lti.example.edu`.
 pub const PUBLIC_URL_VAR: &str = "PUBLIC_URL";
+/// The URL of the SQS queue grade retries wait in (outcomes function, `ltictl --aws`).
+pub const QUEUE_URL_VAR: &str = "LTI_QUEUE_URL";
+/// The URL of the dead-letter queue for grades that could not be delivered.
+pub const DEAD_LETTER_QUEUE_URL_VAR: &str = "LTI_DEAD_LETTER_QUEUE_URL";
 /// How long a function keeps the key document in memory, in seconds.
 pub const SECRET_CACHE_SECONDS_VAR: &str = "LTI_SECRET_CACHE_SECONDS";
 

@@ -6,9 +6,11 @@
 //! ports ([`store`], [`keystore`]). The Lambda functions in `functions/` and the `ltictl`
 //! tool in `infra/` are thin shells around this crate.
 
+pub mod ags;
 pub mod claims;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod http;
 pub mod ids;
 pub mod keys;
@@ -18,13 +20,16 @@ pub mod login;
 pub mod lti11;
 pub mod model;
 pub mod oauth1;
+pub mod outbox;
 pub mod outcomes11;
 pub mod pages;
 pub mod platform_keys;
 pub mod ports;
+pub mod queue_sqs;
 pub mod record;
 pub mod registry_cache;
 pub mod roles;
+pub mod score;
 pub mod secret;
 pub mod session;
 pub mod store;

@@ -217,9 +217,52 @@ pub struct ResourceLink {
     /// The LTI 1.1 resource link this LTI 1.3 link continues, once a launch proved it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lti11: Option<Lti11Ref>,
+    /// How scores on this link are sent back (set by an operator; launches keep it).
+    #[serde(default, skip_serializing_if = "GradingSettings::is_default")]
+    pub grading: GradingSettings,
     /// When this record was last written from a launch.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+/// Which of a learner's scores on a resource link the platform's gradebook should hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PassbackPolicy {
+    /// The most recent score, even when lower than an earlier one.
+    #[default]
+    Latest,
+    /// The best score so far (by fraction of the maximum).
+    Best,
+}
+
+impl PassbackPolicy {
+    /// The lower-case name used in tables, JSON and `ltictl`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PassbackPolicy::Latest => "latest",
+            PassbackPolicy::Best => "best",
+        }
+    }
+}
+
+/// A resource link's grading settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct GradingSettings {
+    /// Which score is sent back.
+    #[serde(default)]
+    pub passback: PassbackPolicy,
+    /// Whether `scoreGiven` may exceed `scoreMaximum` (AGS 2.0 §3.4.3 allows extra credit
+    /// when the resource does).
+    #[serde(default)]
+    pub extra_credit: bool,
+}
+
+impl GradingSettings {
+    /// Whether these are the defaults (latest score, no extra credit).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// Where and how grades for a resource link may be sent (AGS 2.0 §3.1 endpoint claim).
@@ -260,7 +303,7 @@ pub struct AttemptKey {
 }
 
 /// One user's attempt at the activity behind a resource link.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
     /// Which attempt this is.
     #[serde(flatten)]
@@ -282,6 +325,9 @@ pub struct Attempt {
     /// The LTI 1.1 Basic Outcomes target the latest launch of this attempt sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basic_outcome: Option<BasicOutcome>,
+    /// The latest score the activity submitted for this attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<crate::score::Score>,
     /// When the attempt was closed; an open attempt is resumed by the next launch.
     #[serde(
         default,

@@ -8,11 +8,12 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::ids::{ClientId, ConsumerKey, ContextId, Issuer, ResourceLinkId, UserId};
+use crate::ids::{ClientId, ConsumerKey, ContextId, DeliveryId, Issuer, ResourceLinkId, UserId};
 use crate::keys::KeySet;
 use crate::model::{
     Attempt, AttemptKey, Consumer, Context, PlatformScope, Registration, ResourceLink, User,
 };
+use crate::outbox::{Delivery, DeliveryStatus};
 use crate::secret::ConsumerSecret;
 
 /// Why a storage operation failed.
@@ -268,7 +269,57 @@ pub trait KeyStore: Send + Sync {
     async fn remove_consumer_secret(&self, key: &ConsumerKey) -> Result<(), StoreError>;
 }
 
-/// The four storage ports, implemented together by each store adapter.
-pub trait Store: PlatformRegistry + ConsumerRegistry + LaunchRecords + ExpiringItems {}
+/// Scores and the outbox of grade deliveries (see [`crate::outbox`]).
+///
+/// A delivery's channel is [`Delivery::channel`]: one learner on one resource link. Scores in a
+/// channel have strictly increasing timestamps, enforced by [`Outbox::submit_score`], and
+/// only the holder of a channel's lease sends its deliveries, so two workers (the score API
+/// and the retry queue) never send the same score twice or two scores out of order.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Replaces the attempt (now carrying its new score) and creates the delivery, in one
+    /// atomic step: either both are written or neither. [`StoreError::NotFound`] if the attempt
+    /// does not exist; [`StoreError::AlreadyExists`] if the channel already holds a score
+    /// timestamped at or after this one (read [`last_score_time`](Self::last_score_time) and
+    /// submit again with a later timestamp) or the delivery id is taken.
+    async fn submit_score(&self, attempt: &Attempt, delivery: &Delivery) -> Result<(), StoreError>;
+    /// The timestamp of the channel's latest score.
+    async fn last_score_time(&self, channel: &str) -> Result<Option<OffsetDateTime>, StoreError>;
+    /// One delivery by id.
+    async fn delivery(&self, id: &DeliveryId) -> Result<Option<Delivery>, StoreError>;
+    /// Replaces an existing delivery; [`StoreError::NotFound`] if there is none.
+    async fn update_delivery(&self, delivery: &Delivery) -> Result<(), StoreError>;
+    /// The channel's pending deliveries, oldest score first (read consistently).
+    async fn pending_in_channel(&self, channel: &str) -> Result<Vec<Delivery>, StoreError>;
+    /// Up to `limit` deliveries with `status`, by next try time then id.
+    async fn deliveries_with_status(
+        &self,
+        status: DeliveryStatus,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    /// Up to `limit` pending deliveries whose next try is due at `now`, earliest first.
+    async fn due_deliveries(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    /// Takes the channel's lease for `owner` until `until`, if nobody holds a live lease
+    /// (one atomic step). Returns whether `owner` now holds it.
+    async fn lease_channel(
+        &self,
+        channel: &str,
+        owner: &str,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Gives the lease back, if `owner` still holds it.
+    async fn release_channel(&self, channel: &str, owner: &str) -> Result<(), StoreError>;
+}
 
-impl<T: PlatformRegistry + ConsumerRegistry + LaunchRecords + ExpiringItems> Store for T {}
+/// The storage ports, implemented together by each store adapter.
+pub trait Store:
+    PlatformRegistry + ConsumerRegistry + LaunchRecords + ExpiringItems + Outbox
+{
+}
+
+impl<T: PlatformRegistry + ConsumerRegistry + LaunchRecords + ExpiringItems + Outbox> Store for T {}

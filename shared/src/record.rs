@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 
 use crate::ids::{AttemptId, ConsumerKey, ContextId, ResourceLinkId, UserId};
 use crate::model::{
-    AgsEndpoint, Attempt, AttemptKey, BasicOutcome, Context, Lti11Ref, PlatformScope, ResourceLink,
-    User,
+    AgsEndpoint, Attempt, AttemptKey, BasicOutcome, Context, GradingSettings, Lti11Ref,
+    PlatformScope, ResourceLink, User,
 };
 use crate::ports::{LaunchRecords, StoreError};
 use crate::roles::Roles;
@@ -114,6 +114,21 @@ fn merge(sent: Option<String>, stored: Option<String>) -> Option<String> {
     }
 }
 
+/// The AGS endpoint a launch sent replaces the stored one, but a line item the tool found or
+/// created in the same container (the launch had no `lineitem`) is kept, so the next score
+/// does not search for it again.
+fn merge_ags(sent: Option<AgsEndpoint>, stored: Option<AgsEndpoint>) -> Option<AgsEndpoint> {
+    match (sent, stored) {
+        (Some(mut sent), Some(stored)) => {
+            if sent.lineitem.is_none() && sent.lineitems == stored.lineitems {
+                sent.lineitem = stored.lineitem;
+            }
+            Some(sent)
+        }
+        (sent, stored) => sent.or(stored),
+    }
+}
+
 /// Writes the launch's records and opens or resumes the user's attempt. Returns the attempt
 /// (`None` for an anonymous launch).
 pub async fn record_launch(
@@ -153,9 +168,9 @@ pub async fn record_launch(
     let stored = records
         .resource_link(&scope, &facts.resource_link_id)
         .await?;
-    let (title, description, ags, lti11) = match stored {
-        Some(l) => (l.title, l.description, l.ags, l.lti11),
-        None => (None, None, None, None),
+    let (title, description, ags, lti11, grading) = match stored {
+        Some(l) => (l.title, l.description, l.ags, l.lti11, l.grading),
+        None => (None, None, None, None, GradingSettings::default()),
     };
     let continued = facts
         .continues
@@ -168,8 +183,9 @@ pub async fn record_launch(
             context_id: context_id.clone(),
             title: merge(facts.link.title, title),
             description: merge(facts.link.description, description),
-            ags: facts.link.ags.or(ags),
+            ags: merge_ags(facts.link.ags, ags),
             lti11: continued.or(lti11),
+            grading,
             updated_at: now,
         })
         .await?;
@@ -312,6 +328,7 @@ async fn open_attempt(
             last_activity_at: now,
             roles: roles.clone(),
             basic_outcome: outcome.clone(),
+            score: None,
             closed_at: None,
         };
         match records.create_attempt(&attempt).await {

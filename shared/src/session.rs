@@ -94,6 +94,29 @@ pub fn verify(
     audience: &str,
     now: OffsetDateTime,
 ) -> Result<SessionClaims, SessionError> {
+    verify_inner(token, keys, issuer, Some(audience), now)
+}
+
+/// Verifies a session token presented to the tool's own score API: signed by the tool, issued
+/// by `issuer` (the tool's origin), unexpired, for whichever activity the tool handed it to
+/// (its `aud`). The activity calls the score API on the launch's behalf, so the token's
+/// audience is the caller, not the API.
+pub fn verify_for_score_api(
+    token: &str,
+    keys: &KeySet,
+    issuer: &str,
+    now: OffsetDateTime,
+) -> Result<SessionClaims, SessionError> {
+    verify_inner(token, keys, issuer, None, now)
+}
+
+fn verify_inner(
+    token: &str,
+    keys: &KeySet,
+    issuer: &str,
+    audience: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<SessionClaims, SessionError> {
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(s), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -124,7 +147,7 @@ pub fn verify(
     }
     let claims: SessionClaims =
         serde_json::from_slice(&decode(p)?).map_err(|_| SessionError::Malformed)?;
-    if claims.iss != issuer || claims.aud != audience {
+    if claims.iss != issuer || audience.is_some_and(|aud| claims.aud != aud) {
         return Err(SessionError::WrongAudience);
     }
     if claims.exp <= now.unix_timestamp() {

@@ -3,10 +3,15 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use lti_shared::ags::AgsClient;
+use lti_shared::clock::Clock;
 use lti_shared::config::{aws_sdk_config, secret_cache_ttl};
+use lti_shared::delivery::{Deliverer, DelivererParts, DeliveryPolicy, PolledStore, RetryQueue};
 use lti_shared::keystore::file::FileKeyStore;
 use lti_shared::keystore::secrets_manager::SecretsManagerKeyStore;
+use lti_shared::outcomes11::OutcomesClient;
 use lti_shared::ports::{KeyStore, Store};
+use lti_shared::queue_sqs::SqsQueue;
 use lti_shared::store::dynamo::DynamoStore;
 use lti_shared::store::embedded::EmbeddedStore;
 
@@ -22,6 +27,9 @@ pub struct Backend {
     pub store: Arc<dyn Store>,
     /// Signing keys and consumer secrets.
     pub keys: Arc<dyn KeyStore>,
+    /// Where grade retries wait: the SQS queue with `--aws` when its URLs are given,
+    /// otherwise the store itself (polled by `serve`'s retry loop).
+    pub queue: Arc<dyn RetryQueue>,
     /// Where the data lives, for messages.
     pub description: String,
 }
@@ -38,7 +46,22 @@ impl Backend {
                     "--aws needs the secret: pass --secret-id or set LTI_SECRET_ID".into(),
                 )
             })?;
-            Ok(Self::aws(&table, &secret_id).await?)
+            let mut backend = Self::aws(&table, &secret_id).await?;
+            match (&args.queue_url, &args.dead_letter_queue_url) {
+                (Some(queue), Some(dead)) => {
+                    let config = aws_sdk_config().await;
+                    backend.queue =
+                        Arc::new(SqsQueue::from_config(&config, queue.clone(), dead.clone()));
+                }
+                (None, None) => {}
+                _ => {
+                    return Err(CliError::Usage(
+                        "give both --queue-url and --dead-letter-queue-url (or LTI_QUEUE_URL                          and LTI_DEAD_LETTER_QUEUE_URL), or neither"
+                            .into(),
+                    ));
+                }
+            }
+            Ok(backend)
         } else {
             let dir = args
                 .data_dir
@@ -55,6 +78,7 @@ impl Backend {
         Ok(Self {
             store: Arc::new(store),
             keys: Arc::new(keys),
+            queue: Arc::new(PolledStore),
             description: format!("data folder {}", dir.display()),
         })
     }
@@ -66,7 +90,28 @@ impl Backend {
         Ok(Self {
             store: Arc::new(DynamoStore::from_config(&config, table)),
             keys: Arc::new(SecretsManagerKeyStore::from_config(&config, secret_id, ttl)),
+            queue: Arc::new(PolledStore),
             description: format!("DynamoDB table {table} and secret {secret_id}"),
         })
+    }
+
+    /// The grade deliverer over this backend, with time from `clock`.
+    pub fn deliverer(
+        &self,
+        clock: Arc<dyn Clock>,
+        policy: DeliveryPolicy,
+    ) -> Result<Arc<Deliverer>, CliError> {
+        let failure = |e: &dyn std::fmt::Display| CliError::Failure(e.to_string());
+        Ok(Arc::new(Deliverer::new(DelivererParts {
+            store: self.store.clone(),
+            keys: self.keys.clone(),
+            ags: Arc::new(
+                AgsClient::new(self.store.clone(), clock.clone()).map_err(|e| failure(&e))?,
+            ),
+            basic: Arc::new(OutcomesClient::new(clock.clone()).map_err(|e| failure(&e))?),
+            queue: self.queue.clone(),
+            clock,
+            policy,
+        })))
     }
 }

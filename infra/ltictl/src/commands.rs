@@ -163,7 +163,7 @@ pub enum KeysCommand {
     },
 }
 
-fn usage(error: IdError) -> CliError {
+pub(crate) fn usage(error: IdError) -> CliError {
     CliError::Usage(error.to_string())
 }
 
@@ -183,7 +183,7 @@ fn endpoint(text: &str, flag: &str) -> Result<Url, CliError> {
 
 /// Parses an issuer. It is checked as a URL but kept exactly as typed, because launches
 /// compare `iss` as an exact, case-sensitive string (Security Framework §5.1.2).
-fn issuer(text: &str) -> Result<Issuer, CliError> {
+pub(crate) fn issuer(text: &str) -> Result<Issuer, CliError> {
     let url = endpoint(text, "--issuer")?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(CliError::Usage(format!(
@@ -270,7 +270,7 @@ fn platform_details(r: &Registration) -> Vec<Vec<String>> {
     rows
 }
 
-fn timestamp(at: OffsetDateTime) -> String {
+pub(crate) fn timestamp(at: OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| at.to_string())
 }

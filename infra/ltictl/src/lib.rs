@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 pub mod backend;
 mod commands;
 pub mod error;
+mod outcomes_cmd;
 mod output;
 pub mod serve;
 
@@ -54,6 +55,17 @@ pub struct BackendArgs {
     /// The Secrets Manager secret name or ARN (with --aws).
     #[arg(long, global = true, env = "LTI_SECRET_ID", value_name = "ID")]
     pub secret_id: Option<String>,
+    /// The SQS queue grade retries wait in (with --aws; `ltictl outcomes replay` re-queues).
+    #[arg(long, global = true, env = "LTI_QUEUE_URL", value_name = "URL")]
+    pub queue_url: Option<String>,
+    /// The dead-letter queue of grades that could not be delivered (with --aws).
+    #[arg(
+        long,
+        global = true,
+        env = "LTI_DEAD_LETTER_QUEUE_URL",
+        value_name = "URL"
+    )]
+    pub dead_letter_queue_url: Option<String>,
 }
 
 /// The commands.
@@ -71,6 +83,12 @@ pub enum Command {
     /// Manage the tool's signing keys.
     #[command(subcommand)]
     Keys(commands::KeysCommand),
+    /// Inspect and replay grade deliveries.
+    #[command(subcommand)]
+    Outcomes(outcomes_cmd::OutcomesCommand),
+    /// Show and set a resource link's grading settings (passback policy, extra credit).
+    #[command(subcommand)]
+    Resource(outcomes_cmd::ResourceCommand),
 }
 
 /// Runs a parsed command line.
@@ -82,5 +100,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Platform(command) => commands::platform(&backend, &out, command).await,
         Command::Consumer(command) => commands::consumer(&backend, &out, command).await,
         Command::Keys(command) => commands::keys(&backend, &out, command).await,
+        Command::Outcomes(command) => outcomes_cmd::outcomes(&backend, &out, command).await,
+        Command::Resource(command) => outcomes_cmd::resource(&backend, &out, command).await,
     }
 }

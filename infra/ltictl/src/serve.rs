@@ -19,12 +19,14 @@ use lambda_http::Body;
 use launch::Launch;
 use login::Login;
 use lti_shared::clock::{Clock, SystemClock};
+use lti_shared::delivery::{Deliverer, DeliveryPolicy};
 use lti_shared::http::ApiError;
 use lti_shared::launch::{Verifier, VerifyPolicy};
 use lti_shared::lti11::{Lti11Policy, Lti11Verifier};
 use lti_shared::platform_keys::{KeyCachePolicy, PlatformKeys};
 use lti_shared::registry_cache::CachedRegistry;
 use lti_shared::tool::{ACTIVITY_PATH, LAUNCH_PATH, LOGIN_PATH, ToolUrls};
+use outcomes::Outcomes;
 use tokio::net::TcpListener;
 use url::Url;
 
@@ -68,6 +70,7 @@ pub struct App {
     jwks: Jwks,
     login: Login,
     launch: Launch,
+    outcomes: Outcomes,
     tool: ToolUrls,
 }
 
@@ -79,7 +82,25 @@ impl App {
 
     /// The handlers over `backend` with time from `clock` (tests move it).
     pub fn with_clock(backend: &Backend, public_url: Url, clock: Arc<dyn Clock>) -> Self {
+        Self::with_policy(backend, public_url, clock, DeliveryPolicy::default())
+    }
+
+    /// The handlers with grade retries following `policy` (tests shorten the backoff).
+    pub fn with_policy(
+        backend: &Backend,
+        public_url: Url,
+        clock: Arc<dyn Clock>,
+        policy: DeliveryPolicy,
+    ) -> Self {
         let tool = ToolUrls::new(&public_url);
+        // Only building the HTTP clients can fail (no TLS backend): nothing can be served
+        // properly then, so stop with the reason.
+        let deliverer = backend
+            .deliverer(clock.clone(), policy)
+            .unwrap_or_else(|error| {
+                eprintln!("ltictl: grade delivery cannot start: {error}");
+                std::process::exit(1)
+            });
         let store = backend.store.clone();
         // Short: an operator registers platforms with ltictl in another terminal.
         let registry = Arc::new(CachedRegistry::new(store.clone(), LOCAL_REGISTRY_TTL));
@@ -106,8 +127,20 @@ impl App {
                 backend.keys.clone(),
                 tool.clone(),
             ),
+            outcomes: Outcomes::new(
+                deliverer,
+                backend.store.clone(),
+                backend.keys.clone(),
+                clock.clone(),
+                tool.clone(),
+            ),
             tool,
         }
+    }
+
+    /// The grade deliverer (the retry loop drives it).
+    pub fn deliverer(&self) -> Arc<Deliverer> {
+        Arc::clone(self.outcomes.deliverer())
     }
 
     /// The values an LMS administrator pastes, for the functions that exist.
@@ -129,6 +162,14 @@ impl App {
                 label: "Public keyset (JWKS) URL",
                 url: self.tool.jwks(),
             },
+            Endpoint {
+                label: "Score API (for activities)",
+                url: self
+                    .tool
+                    .origin()
+                    .join(outcomes::OUTCOMES_PATH)
+                    .unwrap_or_else(|_| self.tool.origin().clone()),
+            },
         ]
     }
 
@@ -138,10 +179,35 @@ impl App {
             "/jwks" | "/.well-known/jwks.json" => self.jwks.handle(req).await,
             LOGIN_PATH => self.login.handle(req).await,
             LAUNCH_PATH | ACTIVITY_PATH => self.launch.handle(req).await,
+            path if path == outcomes::OUTCOMES_PATH || path.starts_with("/outcomes/") => {
+                self.outcomes.handle(req).await
+            }
             _ => ApiError::new(404, "not_found", "there is nothing at this path")
                 .into_response(&lti_shared::http::request_id(&req)),
         }
     }
+}
+
+/// How often `serve` looks for grades due for a retry.
+pub const RETRY_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The local retry path: every `interval`, deliver what is due (the embedded store plays the
+/// queue). Also picks up grades left pending by a crash or a stop between the write and the
+/// delivery. Dropping the handle does not stop it; abort it to stop.
+pub fn spawn_retry_loop(
+    deliverer: Arc<Deliverer>,
+    interval: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(error) = deliverer.sweep(500).await {
+                tracing::warn!(%error, "grade retry sweep failed; trying again shortly");
+            }
+        }
+    })
 }
 
 /// Converts a hyper request into the request a Lambda function URL hands the handler.
@@ -233,6 +299,7 @@ pub(crate) async fn run_from_cli(backend: Backend, args: ServeArgs) -> Result<()
         println!("  {:<28} {}", endpoint.label, endpoint.url);
     }
     println!("Press Ctrl-C to stop.");
+    let _retries = spawn_retry_loop(app.deliverer(), RETRY_INTERVAL);
     tokio::select! {
         result = serve(listener, app) => {
             result.map_err(|e| CliError::Failure(format!("the server stopped: {e}")))

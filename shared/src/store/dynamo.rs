@@ -41,6 +41,8 @@
 //! | consume nonce + remove login state      | `TransactWriteItems`: the put above, and `DeleteItem`                |
 //! | take (one-time login state)              | `DeleteItem` if `expires_ms > now`, returning the old item           |
 //!
+//! Scores and grade deliveries (the outbox) are documented in [`outbox`]'s key design.
+//!
 //! Reads through `gsi1` (the ops listings and a user's attempts in a context) are eventually
 //! consistent, as every DynamoDB secondary index is: a record written a moment ago may be
 //! missing for a fraction of a second. Nothing on a launch or grade path relies on them.
@@ -68,6 +70,8 @@ use crate::ports::{
     StoreError,
 };
 use crate::store::{key_part, scope_key, sort_attempts, sort_registrations, unix_millis};
+
+mod outbox;
 
 /// Partition key attribute.
 pub const PK: &str = "pk";
@@ -634,6 +638,7 @@ impl LaunchRecords for DynamoStore {
             last_activity_at: OffsetDateTime::UNIX_EPOCH,
             roles: crate::roles::Roles::default(),
             basic_outcome: None,
+            score: None,
             closed_at: None,
         };
         self.get_record(attempt_keys(&probe)).await

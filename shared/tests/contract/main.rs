@@ -20,5 +20,6 @@ mod support;
 mod consumers;
 mod items;
 mod keystore;
+mod outbox;
 mod platforms;
 mod records;

@@ -151,6 +151,10 @@ fn resource_link(scope: &PlatformScope, id: &str, ctx: Option<&str>) -> Resource
                 "https://lms.example/mod/lti/services.php/2/lineitems/{id}/lineitem?type_id=1"
             )),
         }),
+        grading: lti_shared::model::GradingSettings {
+            passback: lti_shared::model::PassbackPolicy::Best,
+            extra_credit: true,
+        },
         updated_at: datetime!(2026-03-01 08:00:00.25 UTC),
     }
 }
@@ -164,6 +168,7 @@ fn bare_resource_link(scope: &PlatformScope, id: &str) -> ResourceLink {
         description: None,
         ags: None,
         lti11: None,
+        grading: lti_shared::model::GradingSettings::default(),
         updated_at: datetime!(2026-03-02 08:00:00 UTC),
     }
 }
@@ -193,6 +198,7 @@ fn attempt(
             service_url: "https://moodle.example/mod/lti/service.php?x=1".to_owned(),
             sourcedid: r#"{"data":{"instanceid":"2","userid":"3"},"hash":"ab&<>"}"#.to_owned(),
         }),
+        score: None,
         closed_at: None,
     }
 }

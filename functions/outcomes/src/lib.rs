@@ -1,0 +1,455 @@
+//! The `outcomes` function: the score API the activity calls, and the consumer of the grade
+//! retry queue.
+//!
+//! - `POST /outcomes` with `Authorization: Bearer <lti_session>` and an AGS-shaped JSON score
+//!   (AGS 2.0 §3.4): the score is checked, written to the attempt together with an outbox
+//!   record in one atomic write, and delivery is tried at once. The answer is `202` with
+//!   `{"id", "status"}` (`delivered`, `pending` or `failed`).
+//! - `GET /outcomes/{id}` with the same token: the delivery's status, tries and last error.
+//! - SQS events (the retry queue): each message names a delivery to try again
+//!   ([`Outcomes::handle_queue`]).
+//!
+//! The token is the session the launch handed to the activity ([`lti_shared::session`]); it
+//! only reaches its own attempt's grades. Browsers may call the API from the activity's
+//! origin: bearer tokens are not ambient credentials, so CORS allows any origin.
+
+use std::sync::Arc;
+
+use lambda_http::{Body, Request, Response};
+use lti_shared::clock::Clock;
+use lti_shared::delivery::{Deliverer, SubmitError};
+use lti_shared::http::{ApiError, json_response, request_id};
+use lti_shared::ids::DeliveryId;
+use lti_shared::model::AttemptKey;
+use lti_shared::outbox::Delivery;
+use lti_shared::ports::{KeyStore, Store};
+use lti_shared::queue_sqs::RetryMessage;
+use lti_shared::score::ScoreInput;
+use lti_shared::session::{self, SessionClaims, SessionError};
+use lti_shared::tool::ToolUrls;
+use serde::{Deserialize, Serialize};
+
+/// The path of the score API.
+pub const OUTCOMES_PATH: &str = "/outcomes";
+/// The largest score body accepted.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// The handler, holding the ports it uses.
+pub struct Outcomes {
+    deliverer: Arc<Deliverer>,
+    store: Arc<dyn Store>,
+    keys: Arc<dyn KeyStore>,
+    clock: Arc<dyn Clock>,
+    tool: ToolUrls,
+}
+
+/// A score API refusal: an [`ApiError`] that may name the JSON field at fault.
+struct Refusal {
+    error: ApiError,
+    field: Option<&'static str>,
+}
+
+impl From<ApiError> for Refusal {
+    fn from(error: ApiError) -> Self {
+        Self { error, field: None }
+    }
+}
+
+impl Refusal {
+    fn into_response(self, request_id: &str) -> Response<Body> {
+        #[derive(Serialize)]
+        struct ErrorBody<'a> {
+            error: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            field: Option<&'a str>,
+            message: &'a str,
+            request_id: &'a str,
+        }
+        let mut response = json_response(
+            self.error.status,
+            &ErrorBody {
+                error: self.error.code,
+                field: self.field,
+                message: &self.error.message,
+                request_id,
+            },
+            "no-store",
+        );
+        if self.error.status == 401 {
+            response.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+/// What `GET /outcomes/{id}` shows (and `POST` answers with).
+#[derive(Debug, Serialize)]
+pub struct DeliveryView {
+    /// The delivery id.
+    pub id: String,
+    /// `pending`, `delivered`, `failed` or `dead`.
+    pub status: &'static str,
+    /// The score sent (after the passback policy).
+    #[serde(rename = "scoreGiven")]
+    pub score_given: f64,
+    /// Its maximum.
+    #[serde(rename = "scoreMaximum")]
+    pub score_maximum: f64,
+    /// The score's timestamp.
+    pub timestamp: String,
+    /// Tries so far.
+    pub tries: u32,
+    /// When the next try is due, while pending.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_try_at: Option<String>,
+    /// The last error, while not delivered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When the platform accepted it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<String>,
+}
+
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl From<&Delivery> for DeliveryView {
+    fn from(d: &Delivery) -> Self {
+        let pending = d.status == lti_shared::outbox::DeliveryStatus::Pending;
+        Self {
+            id: d.id.to_string(),
+            status: d.status.as_str(),
+            score_given: d.score.given,
+            score_maximum: d.score.maximum,
+            timestamp: lti_shared::score::ags_timestamp(d.score.timestamp),
+            tries: d.tries,
+            next_try_at: pending.then(|| rfc3339(d.next_try_at)),
+            last_error: d.last_error.clone(),
+            delivered_at: d.delivered_at.map(rfc3339),
+        }
+    }
+}
+
+fn with_cors(mut response: Response<Body>) -> Response<Body> {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("access-control-allow-origin", "*"),
+        ("access-control-allow-methods", "GET, POST, OPTIONS"),
+        (
+            "access-control-allow-headers",
+            "authorization, content-type",
+        ),
+        ("access-control-max-age", "600"),
+    ] {
+        headers.insert(name, http::HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// The SQS event the queue hands the function (only the fields used).
+#[derive(Debug, Deserialize)]
+pub struct SqsEvent {
+    /// The messages.
+    #[serde(rename = "Records")]
+    pub records: Vec<SqsRecord>,
+}
+
+/// One SQS message.
+#[derive(Debug, Deserialize)]
+pub struct SqsRecord {
+    /// The message id (reported back for a partial batch failure).
+    #[serde(rename = "messageId")]
+    pub message_id: String,
+    /// The body: a [`RetryMessage`].
+    pub body: String,
+}
+
+/// The answer to an SQS batch: the messages to deliver again (partial batch response).
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct BatchResponse {
+    /// Messages that failed.
+    #[serde(rename = "batchItemFailures")]
+    pub batch_item_failures: Vec<BatchItemFailure>,
+}
+
+/// One failed message.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct BatchItemFailure {
+    /// Its message id.
+    #[serde(rename = "itemIdentifier")]
+    pub item_identifier: String,
+}
+
+impl Outcomes {
+    /// A handler over its ports.
+    pub fn new(
+        deliverer: Arc<Deliverer>,
+        store: Arc<dyn Store>,
+        keys: Arc<dyn KeyStore>,
+        clock: Arc<dyn Clock>,
+        tool: ToolUrls,
+    ) -> Self {
+        Self {
+            deliverer,
+            store,
+            keys,
+            clock,
+            tool,
+        }
+    }
+
+    /// The deliverer (for the local retry loop).
+    pub fn deliverer(&self) -> &Arc<Deliverer> {
+        &self.deliverer
+    }
+
+    /// Answers one HTTP request. Never fails: every outcome is a response.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let id = request_id(&req);
+        let response = match self.respond(&req, &id).await {
+            Ok(response) => response,
+            Err(refusal) => refusal.into_response(&id),
+        };
+        with_cors(response)
+    }
+
+    async fn respond(&self, req: &Request, id: &str) -> Result<Response<Body>, Refusal> {
+        let path = req.uri().path();
+        if req.method() == http::Method::OPTIONS {
+            let mut response = Response::new(Body::Empty);
+            *response.status_mut() = http::StatusCode::NO_CONTENT;
+            return Ok(response);
+        }
+        if path == OUTCOMES_PATH || path == "/outcomes/" {
+            if req.method() != http::Method::POST {
+                return Err(ApiError::method_not_allowed("POST").into());
+            }
+            let claims = self.session(req, id).await?;
+            return self.submit(req, id, &claims).await;
+        }
+        if let Some(rest) = path.strip_prefix("/outcomes/") {
+            if req.method() != http::Method::GET {
+                return Err(ApiError::method_not_allowed("GET").into());
+            }
+            let claims = self.session(req, id).await?;
+            return self.show(rest, id, &claims).await;
+        }
+        Err(ApiError::new(404, "not_found", "there is nothing at this path").into())
+    }
+
+    async fn session(&self, req: &Request, id: &str) -> Result<SessionClaims, Refusal> {
+        let token = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(
+                    401,
+                    "missing_token",
+                    "send the lti_session token of the launch as Authorization: Bearer <token>",
+                )
+            })?;
+        let keys = self.keys.signing_keys().await.map_err(|error| {
+            tracing::error!(request_id = id, %error, "cannot read the signing keys");
+            ApiError::unavailable()
+        })?;
+        session::verify_for_score_api(token, &keys, &self.tool.origin_string(), self.clock.now())
+            .map_err(|error| {
+                tracing::info!(request_id = id, %error, "score API session refused");
+                let (code, message) = match error {
+                    SessionError::Expired => (
+                        "session_expired",
+                        "the launch session has expired; launch the activity again from the course",
+                    ),
+                    _ => (
+                        "invalid_token",
+                        "the token is not a valid launch session of this tool; launch the activity \
+                     again from the course",
+                    ),
+                };
+                Refusal::from(ApiError::new(401, code, message))
+            })
+    }
+
+    fn attempt_key(claims: &SessionClaims) -> Result<AttemptKey, Refusal> {
+        match (&claims.user_id, &claims.attempt_id) {
+            (Some(user_id), Some(attempt_id)) => Ok(AttemptKey {
+                scope: claims.platform.clone(),
+                resource_link_id: claims.resource_link_id.clone(),
+                user_id: user_id.clone(),
+                attempt_id: attempt_id.clone(),
+            }),
+            _ => Err(ApiError::new(
+                403,
+                "anonymous_launch",
+                "this launch did not identify a user, so there is no attempt to grade",
+            )
+            .into()),
+        }
+    }
+
+    async fn submit(
+        &self,
+        req: &Request,
+        id: &str,
+        claims: &SessionClaims,
+    ) -> Result<Response<Body>, Refusal> {
+        let key = Self::attempt_key(claims)?;
+        let body: &[u8] = req.body().as_ref();
+        if body.len() > MAX_BODY {
+            return Err(
+                ApiError::new(413, "payload_too_large", "the score body is too large").into(),
+            );
+        }
+        let input: ScoreInput = serde_json::from_slice(body).map_err(|e| {
+            let message = format!(
+                "the body must be a JSON score like {{\"scoreGiven\": 7, \"scoreMaximum\": 10}} \
+                 ({})",
+                first_line(&e.to_string())
+            );
+            Refusal::from(ApiError::new(400, "invalid_json", message))
+        })?;
+        if let Some(attempt) = &input.attempt_id
+            && attempt != key.attempt_id.as_str()
+        {
+            return Err(Refusal {
+                error: ApiError::new(
+                    403,
+                    "wrong_attempt",
+                    "attemptId names another attempt than the one this session was issued for",
+                ),
+                field: Some("attemptId"),
+            });
+        }
+        let unavailable = |error: lti_shared::ports::StoreError| {
+            tracing::error!(request_id = id, %error, "score API storage failure");
+            Refusal::from(ApiError::unavailable())
+        };
+        let attempt = self
+            .store
+            .attempt(&key)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| {
+                ApiError::new(
+                    404,
+                    "attempt_not_found",
+                    "the attempt of this session no longer exists; launch the activity again",
+                )
+            })?;
+        let link = self
+            .store
+            .resource_link(&key.scope, &key.resource_link_id)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| {
+                ApiError::new(
+                    404,
+                    "resource_link_not_found",
+                    "the resource link of this session no longer exists; launch the activity \
+                     again",
+                )
+            })?;
+        let now = lti_shared::score::truncate_to_millis(self.clock.now());
+        let score = input
+            .validate(link.grading.extra_credit, now)
+            .map_err(|e| Refusal {
+                field: Some(e.field()),
+                error: ApiError::new(400, "invalid_score", e.to_string()),
+            })?;
+        match self.deliverer.submit(&attempt, &link, score).await {
+            Ok(delivery) => {
+                tracing::info!(request_id = id, delivery = %delivery.id, status = delivery.status.as_str(), "score recorded");
+                Ok(json_response(
+                    202,
+                    &DeliveryView::from(&delivery),
+                    "no-store",
+                ))
+            }
+            Err(SubmitError::NoPassback) => Err(ApiError::new(
+                422,
+                "no_grade_passback",
+                SubmitError::NoPassback.to_string(),
+            )
+            .into()),
+            Err(SubmitError::NoAttempt) => {
+                Err(
+                    ApiError::new(404, "attempt_not_found", SubmitError::NoAttempt.to_string())
+                        .into(),
+                )
+            }
+            Err(SubmitError::Store(error)) => Err(unavailable(error)),
+        }
+    }
+
+    async fn show(
+        &self,
+        rest: &str,
+        id: &str,
+        claims: &SessionClaims,
+    ) -> Result<Response<Body>, Refusal> {
+        let not_found = || {
+            Refusal::from(ApiError::new(
+                404,
+                "not_found",
+                "there is no grade with this id for this session's attempt",
+            ))
+        };
+        let key = Self::attempt_key(claims)?;
+        let delivery_id = DeliveryId::parse(rest).map_err(|_| not_found())?;
+        let delivery = self
+            .store
+            .delivery(&delivery_id)
+            .await
+            .map_err(|error| {
+                tracing::error!(request_id = id, %error, "score API storage failure");
+                Refusal::from(ApiError::unavailable())
+            })?
+            .filter(|d| d.attempt == key)
+            .ok_or_else(not_found)?;
+        Ok(json_response(
+            200,
+            &DeliveryView::from(&delivery),
+            "no-store",
+        ))
+    }
+
+    /// Handles a batch from the retry queue: each message's delivery is tried (in its
+    /// channel's order). A message whose delivery could not even be looked at (storage down)
+    /// is reported back so SQS delivers it again; everything else is done with, because the
+    /// deliverer has already queued its own retry or dead-lettered it.
+    pub async fn handle_queue(&self, event: SqsEvent) -> BatchResponse {
+        let mut response = BatchResponse::default();
+        for record in event.records {
+            let message: RetryMessage = match serde_json::from_str(&record.body) {
+                Ok(message) => message,
+                Err(error) => {
+                    tracing::error!(message_id = record.message_id, %error, "unreadable retry message dropped");
+                    continue;
+                }
+            };
+            if let Err(error) = self.deliverer.deliver(&message.delivery_id).await {
+                tracing::error!(message_id = record.message_id, delivery = %message.delivery_id, %error, "retry failed; SQS will redeliver");
+                response.batch_item_failures.push(BatchItemFailure {
+                    item_identifier: record.message_id,
+                });
+            }
+        }
+        response
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}

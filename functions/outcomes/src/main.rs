@@ -1,0 +1,88 @@
+//! Lambda entry point of the `outcomes` function: one function for two event sources, the
+//! function URL (the score API) and the SQS retry queue. Configuration is read once; the AGS
+//! client (and its token cache) lives across invocations.
+
+use std::sync::Arc;
+
+use lambda_http::lambda_runtime::{self, LambdaEvent};
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, Service, service_fn};
+use lti_shared::ags::AgsClient;
+use lti_shared::clock::SystemClock;
+use lti_shared::config;
+use lti_shared::delivery::{Deliverer, DelivererParts, DeliveryPolicy};
+use lti_shared::keystore::secrets_manager::SecretsManagerKeyStore;
+use lti_shared::outcomes11::OutcomesClient;
+use lti_shared::queue_sqs::SqsQueue;
+use lti_shared::store::dynamo::DynamoStore;
+use lti_shared::tool::ToolUrls;
+use outcomes::{Outcomes, SqsEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let table = config::required(config::TABLE_VAR)?;
+    let secret_id = config::required(config::SECRET_ID_VAR)?;
+    let public_url = config::parse_public_url(&config::required(config::PUBLIC_URL_VAR)?)?;
+    let queue_url = config::required(config::QUEUE_URL_VAR)?;
+    let dead_letter_url = config::required(config::DEAD_LETTER_QUEUE_URL_VAR)?;
+    let cache_ttl = config::secret_cache_ttl()?;
+    let aws = config::aws_sdk_config().await;
+    let store = Arc::new(DynamoStore::from_config(&aws, table));
+    let keys = Arc::new(SecretsManagerKeyStore::from_config(
+        &aws, secret_id, cache_ttl,
+    ));
+    let clock = Arc::new(SystemClock);
+    let deliverer = Arc::new(Deliverer::new(DelivererParts {
+        store: store.clone(),
+        keys: keys.clone(),
+        ags: Arc::new(AgsClient::new(store.clone(), clock.clone())?),
+        basic: Arc::new(OutcomesClient::new(clock.clone())?),
+        queue: Arc::new(SqsQueue::from_config(&aws, queue_url, dead_letter_url)),
+        clock: clock.clone(),
+        policy: DeliveryPolicy::default(),
+    }));
+    let handler = Arc::new(Outcomes::new(
+        deliverer,
+        store,
+        keys,
+        clock,
+        ToolUrls::new(&public_url),
+    ));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let handler = Arc::clone(&handler);
+        async move { dispatch(handler, event).await }
+    }))
+    .await
+}
+
+/// Routes an invocation: SQS batches to the queue consumer, anything else to the HTTP handler
+/// through `lambda_http`'s own adapter (the same conversion `lambda_http::run` does).
+async fn dispatch(
+    handler: Arc<Outcomes>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, lambda_http::Error> {
+    let LambdaEvent { payload, context } = event;
+    let is_sqs = payload
+        .get("Records")
+        .and_then(Value::as_array)
+        .and_then(|records| records.first())
+        .and_then(|record| record.get("eventSource"))
+        .and_then(Value::as_str)
+        == Some("aws:sqs");
+    if is_sqs {
+        let batch: SqsEvent = serde_json::from_value(payload)?;
+        return Ok(serde_json::to_value(handler.handle_queue(batch).await)?);
+    }
+    let request: LambdaRequest = serde_json::from_value(payload)?;
+    let mut adapter = Adapter::from(service_fn(move |req| {
+        let handler = Arc::clone(&handler);
+        async move { Ok::<_, std::convert::Infallible>(handler.handle(req).await) }
+    }));
+    let response = adapter
+        .call(LambdaEvent::new(request, context))
+        .await
+        .map_err(|never| match never {})?;
+    Ok(serde_json::to_value(response)?)
+}
