@@ -124,9 +124,10 @@ pub fn response(
 }
 
 /// `Content-Security-Policy` of every HTML page: nothing from other origins, inline script and
-/// style only (the pages carry their own), forms may post to the platform or the activity.
-pub const HTML_CSP: &str =
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; base-uri 'none'";
+/// style only (the pages carry their own), scripts may call the tool's own APIs (the demo
+/// activity posts scores), forms may post to the platform or the activity.
+pub const HTML_CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src \
+     'unsafe-inline'; connect-src 'self'; base-uri 'none'";
 
 /// An HTML page that is never cached.
 pub fn html_response(status: u16, html: String) -> Response<Body> {

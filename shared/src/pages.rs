@@ -103,6 +103,8 @@ pub struct Activity<'a> {
     pub attempt: &'a str,
     /// The platform.
     pub platform: &'a str,
+    /// The session token, when the launch opened an attempt the demo may post a score for.
+    pub score_session: Option<&'a str>,
 }
 
 #[cfg(test)]

@@ -428,6 +428,7 @@ impl Launch {
                     .as_ref()
                     .map_or("(anonymous launch: not recorded)", |a| a.as_str()),
                 platform: &platform,
+                score_session: claims.attempt_id.as_ref().map(|_| token),
             }),
         )
     }
