@@ -7,11 +7,23 @@
 //!   a launch needs) that serves its JWK set and an OIDC authorization endpoint, signs
 //!   id_tokens from a launch template, and drives the tool's login and launch endpoints the
 //!   way a browser would, with hooks to tamper with every part of the launch.
+//! - [`ags`]: a loopback Assignment and Grade Services 2.0 platform (token endpoint verifying
+//!   JWT client assertions, line items, scores, results) with fault injection, for tests of
+//!   grade delivery.
+//! - [`outcomes11_service`]: a loopback LTI 1.1 Basic Outcomes service with the same fault
+//!   injection.
+//! - [`faults`] and [`delivery`]: the fault plans both services share, and the report of
+//!   what was delivered, lost or duplicated.
 //! - [`tool`]: the tool itself on a loopback port with fresh data, and an independent LTI 1.1
 //!   signer (Python's oauthlib).
 //!
 //! This crate is never shipped, so panicking on a broken test setup is the right answer here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod ags;
+pub mod delivery;
+pub mod faults;
+pub mod outcomes11_service;
 pub mod platform;
+mod server;
 pub mod tool;
