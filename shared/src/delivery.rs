@@ -46,6 +46,8 @@ pub struct DeliveryPolicy {
     pub lease: Duration,
     /// How long to wait before looking again at a channel another worker holds.
     pub busy_retry: Duration,
+    /// How long one request to a platform may take.
+    pub request_timeout: Duration,
 }
 
 impl Default for DeliveryPolicy {
@@ -57,6 +59,7 @@ impl Default for DeliveryPolicy {
             max_backoff: Duration::from_secs(30 * 60),
             lease: Duration::from_secs(60),
             busy_retry: Duration::from_secs(2),
+            request_timeout: crate::ags::REQUEST_TIMEOUT,
         }
     }
 }
@@ -139,7 +142,8 @@ pub enum SubmitError {
 
 /// How one try ended.
 enum TryOutcome {
-    Delivered,
+    /// Accepted; with a note when the platform said it already had the score.
+    Delivered(Option<String>),
     Retry(String, Option<u16>, Option<Duration>),
     Failed(String, Option<u16>),
 }
@@ -163,7 +167,6 @@ pub struct Deliverer {
     queue: Arc<dyn RetryQueue>,
     clock: Arc<dyn Clock>,
     policy: DeliveryPolicy,
-    owner: String,
 }
 
 impl std::fmt::Debug for Deliverer {
@@ -207,7 +210,6 @@ impl Deliverer {
             queue: parts.queue,
             clock: parts.clock,
             policy: parts.policy,
-            owner: uuid::Uuid::new_v4().to_string(),
         }
     }
 
@@ -352,15 +354,18 @@ impl Deliverer {
     pub async fn deliver_channel(&self, channel: &str) -> Result<ChannelRun, StoreError> {
         let now = self.clock.now();
         let until = now + to_time(self.policy.lease);
+        // Each run is its own owner: the score API and the retry loop of one process share
+        // this deliverer, and must not both hold a channel.
+        let owner = uuid::Uuid::new_v4().to_string();
         if !self
             .store
-            .lease_channel(channel, &self.owner, until, now)
+            .lease_channel(channel, &owner, until, now)
             .await?
         {
             return Ok(ChannelRun::Busy);
         }
         let result = self.run_channel(channel).await;
-        if let Err(error) = self.store.release_channel(channel, &self.owner).await {
+        if let Err(error) = self.store.release_channel(channel, &owner).await {
             tracing::warn!(%error, "a channel lease could not be released; it will expire");
         }
         result.map(|()| ChannelRun::Processed)
@@ -376,7 +381,7 @@ impl Deliverer {
             let outcome = self.try_once(&mut delivery).await;
             let now = self.clock.now();
             let keep_going = match outcome {
-                TryOutcome::Delivered => {
+                TryOutcome::Delivered(note) => {
                     delivery.status = DeliveryStatus::Delivered;
                     delivery.delivered_at = Some(now);
                     delivery.last_error = None;
@@ -384,7 +389,7 @@ impl Deliverer {
                         at: now,
                         outcome: "delivered".into(),
                         http_status: None,
-                        error: None,
+                        error: note,
                     });
                     self.store.update_delivery(&delivery).await?;
                     true
@@ -448,7 +453,15 @@ impl Deliverer {
                     .send_ags(delivery, lineitem, lineitems, &scopes, label)
                     .await;
                 match result {
-                    Ok(()) => TryOutcome::Delivered,
+                    Ok(()) => TryOutcome::Delivered(None),
+                    // A retry of a score whose earlier answer was lost (timeout, dropped
+                    // connection): the platform refuses the same timestamp again because it
+                    // already applied it (AGS 2.0 §3.4.8). Sending it was the goal.
+                    Err(AgsError::Http { status: 409, .. }) if delivery.tries > 0 => {
+                        TryOutcome::Delivered(Some(
+                            "the platform already had this score (409 on a retry)".into(),
+                        ))
+                    }
                     Err(e) if e.is_retryable() => {
                         TryOutcome::Retry(e.to_string(), e.http_status(), e.retry_after())
                     }
@@ -484,7 +497,7 @@ impl Deliverer {
                     .replace_result(&target, delivery.score.fraction())
                     .await
                 {
-                    Ok(()) => TryOutcome::Delivered,
+                    Ok(()) => TryOutcome::Delivered(None),
                     Err(e) => {
                         let status = match &e {
                             OutcomeError::Http(status) => Some(*status),

@@ -410,8 +410,13 @@ impl OutcomesClient {
     ///
     /// Fails with [`OutcomeError::Transport`] only if the TLS stack cannot be initialised.
     pub fn new(clock: Arc<dyn Clock>) -> Result<Self, OutcomeError> {
+        Self::with_timeout(clock, REQUEST_TIMEOUT)
+    }
+
+    /// A client whose requests time out after `timeout`.
+    pub fn with_timeout(clock: Arc<dyn Clock>, timeout: Duration) -> Result<Self, OutcomeError> {
         let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(USER_AGENT)
             .build()

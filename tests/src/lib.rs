@@ -23,6 +23,7 @@
 pub mod ags;
 pub mod delivery;
 pub mod faults;
+pub mod grades;
 pub mod outcomes11_service;
 pub mod platform;
 mod server;

@@ -13,41 +13,89 @@ use ltictl::backend::Backend;
 use ltictl::serve::{App, serve};
 use serde_json::Value;
 
-/// A running tool. Dropping it stops the server.
+/// A running tool. Dropping it stops the server (and its grade retry loop).
 pub struct RunningTool {
     /// Where this server listens, e.g. `http://127.0.0.1:PORT`.
     pub base: String,
     /// Its data (embedded store and key file).
     pub backend: Backend,
-    _dir: tempfile::TempDir,
+    /// The handlers (the grade deliverer is `app.deliverer()`).
+    pub app: Arc<App>,
+    _dir: Option<tempfile::TempDir>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    retries: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for RunningTool {
     fn drop(&mut self) {
         self.server.abort();
+        if let Some(retries) = &self.retries {
+            retries.abort();
+        }
     }
+}
+
+/// How [`RunningTool::start_with`] starts the tool.
+#[derive(Debug, Clone, Default)]
+pub struct ToolOptions {
+    /// The public origin (default: its own loopback address).
+    pub public_url: Option<String>,
+    /// The data folder; a fresh temporary one (with new keys) when `None`. An existing folder
+    /// is reused as is, as a restarted `ltictl serve` would.
+    pub data_dir: Option<std::path::PathBuf>,
+    /// Grade retry rules (tests shorten the backoff).
+    pub policy: lti_shared::delivery::DeliveryPolicy,
+    /// Runs `serve`'s grade retry loop at this interval; no loop when `None`.
+    pub retry_interval: Option<std::time::Duration>,
 }
 
 impl RunningTool {
     /// Starts the tool with fresh data and signing keys. It publishes URLs under `public_url`
     /// (a proxy's origin, say), or under its own loopback address when `None`.
     pub async fn start(public_url: Option<&str>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let backend = Backend::embedded(dir.path()).unwrap();
-        let mut keys = KeySet::default();
-        keys.init(time::OffsetDateTime::now_utc()).unwrap();
-        backend.keys.save_signing_keys(&keys).await.unwrap();
+        Self::start_with(ToolOptions {
+            public_url: public_url.map(str::to_owned),
+            ..ToolOptions::default()
+        })
+        .await
+    }
+
+    /// Starts the tool as `options` say.
+    pub async fn start_with(options: ToolOptions) -> Self {
+        let (dir, path) = match &options.data_dir {
+            Some(path) => (None, path.clone()),
+            None => {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().to_owned();
+                (Some(dir), path)
+            }
+        };
+        let backend = Backend::embedded(&path).unwrap();
+        if backend.keys.signing_keys().await.unwrap().keys.is_empty() {
+            let mut keys = KeySet::default();
+            keys.init(time::OffsetDateTime::now_utc()).unwrap();
+            backend.keys.save_signing_keys(&keys).await.unwrap();
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let public = url::Url::parse(public_url.unwrap_or(&base)).unwrap();
-        let app = Arc::new(App::new(&backend, public));
-        let server = tokio::spawn(serve(listener, app));
+        let public = url::Url::parse(options.public_url.as_deref().unwrap_or(&base)).unwrap();
+        let app = Arc::new(App::with_policy(
+            &backend,
+            public,
+            Arc::new(lti_shared::clock::SystemClock),
+            options.policy.clone(),
+        ));
+        let server = tokio::spawn(serve(listener, Arc::clone(&app)));
+        let retries = options
+            .retry_interval
+            .map(|interval| ltictl::serve::spawn_retry_loop(app.deliverer(), interval));
         Self {
             base,
             backend,
+            app,
             _dir: dir,
             server,
+            retries,
         }
     }
 

@@ -102,13 +102,17 @@ impl Backend {
         policy: DeliveryPolicy,
     ) -> Result<Arc<Deliverer>, CliError> {
         let failure = |e: &dyn std::fmt::Display| CliError::Failure(e.to_string());
+        let timeout = policy.request_timeout;
         Ok(Arc::new(Deliverer::new(DelivererParts {
             store: self.store.clone(),
             keys: self.keys.clone(),
             ags: Arc::new(
-                AgsClient::new(self.store.clone(), clock.clone()).map_err(|e| failure(&e))?,
+                AgsClient::with_timeout(self.store.clone(), clock.clone(), timeout)
+                    .map_err(|e| failure(&e))?,
             ),
-            basic: Arc::new(OutcomesClient::new(clock.clone()).map_err(|e| failure(&e))?),
+            basic: Arc::new(
+                OutcomesClient::with_timeout(clock.clone(), timeout).map_err(|e| failure(&e))?,
+            ),
             queue: self.queue.clone(),
             clock,
             policy,

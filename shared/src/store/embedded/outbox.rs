@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_by_channel ON deliveries (channel, status, score_ms);
 CREATE INDEX IF NOT EXISTS deliveries_by_status ON deliveries (status, next_try_ms, id);
 CREATE TABLE IF NOT EXISTS channels (
-    channel TEXT NOT NULL PRIMARY KEY, last_score_ms INTEGER NOT NULL,
+    channel TEXT NOT NULL PRIMARY KEY, last_score_ms INTEGER,
     lease_owner TEXT, lease_until_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 ";
 
@@ -64,7 +64,8 @@ impl Outbox for EmbeddedStore {
                 &tx,
                 "INSERT INTO channels (channel, last_score_ms) VALUES (?1, ?2)
                  ON CONFLICT (channel) DO UPDATE SET last_score_ms = excluded.last_score_ms
-                 WHERE channels.last_score_ms < excluded.last_score_ms",
+                 WHERE channels.last_score_ms IS NULL
+                    OR channels.last_score_ms < excluded.last_score_ms",
                 params![channel, score_ms],
             )
             .map_err(&fail)?;
@@ -104,10 +105,14 @@ impl Outbox for EmbeddedStore {
         let ms: Option<i64> = self
             .run(move |conn| {
                 conn.prepare_cached("SELECT last_score_ms FROM channels WHERE channel = ?1")
-                    .and_then(|mut s| s.query_row(params![channel], |r| r.get(0)).optional())
+                    .and_then(|mut s| {
+                        s.query_row(params![channel], |r| r.get::<_, Option<i64>>(0))
+                            .optional()
+                    })
                     .map_err(&fail)
             })
-            .await?;
+            .await?
+            .flatten();
         ms.map(|ms| {
             OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -186,7 +191,7 @@ impl Outbox for EmbeddedStore {
             exec(
                 conn,
                 "INSERT INTO channels (channel, last_score_ms, lease_owner, lease_until_ms)
-                 VALUES (?1, 0, ?2, ?3)
+                 VALUES (?1, NULL, ?2, ?3)
                  ON CONFLICT (channel) DO UPDATE
                  SET lease_owner = excluded.lease_owner, lease_until_ms = excluded.lease_until_ms
                  WHERE channels.lease_until_ms <= ?4 OR channels.lease_owner = ?2",
