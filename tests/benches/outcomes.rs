@@ -85,7 +85,8 @@ async fn run() {
     let limit = Arc::new(Semaphore::new(CONCURRENCY));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for (_, _, token) in channels.iter().cloned() {
+    for (_, _, token) in &channels {
+        let token = token.clone();
         let rig = Arc::clone(&rig);
         let limit = Arc::clone(&limit);
         tasks.push(tokio::spawn(async move {
