@@ -291,6 +291,8 @@ pub trait Outbox: Send + Sync {
     async fn update_delivery(&self, delivery: &Delivery) -> Result<(), StoreError>;
     /// The channel's pending deliveries, oldest score first (read consistently).
     async fn pending_in_channel(&self, channel: &str) -> Result<Vec<Delivery>, StoreError>;
+    /// Every delivery of the channel, whatever its status, oldest score first.
+    async fn deliveries_in_channel(&self, channel: &str) -> Result<Vec<Delivery>, StoreError>;
     /// Up to `limit` deliveries with `status`, by next try time then id.
     async fn deliveries_with_status(
         &self,

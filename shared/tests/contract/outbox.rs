@@ -40,6 +40,7 @@ store_contracts!(
     update_delivery_unknown_fails_not_found,
     pending_in_channel_returns_only_pending_oldest_score_first,
     pending_in_channel_unknown_channel_is_empty,
+    deliveries_in_channel_returns_every_status_oldest_score_first,
     deliveries_with_status_returns_only_that_status_by_next_try_then_id,
     deliveries_with_status_respects_limit,
     due_deliveries_returns_only_pending_due_at_now_earliest_first,
@@ -813,6 +814,32 @@ async fn pending_in_channel_returns_only_pending_oldest_score_first(fx: &StoreFi
             .await
             .unwrap()),
         ["delivery-other"]
+    );
+}
+
+async fn deliveries_in_channel_returns_every_status_oldest_score_first(fx: &StoreFixture) {
+    let store = fx.store();
+    let attempt = seed_main_attempt(store).await;
+    let (a, first) = scored(&attempt, "delivery-b", 1.0, T0);
+    store.submit_score(&a, &first).await.unwrap();
+    let (a, second) = scored(&a, "delivery-a", 2.0, T0 + ms(10));
+    store.submit_score(&a, &second).await.unwrap();
+    let delivered = set_status(store, &first, DeliveryStatus::Delivered, T0).await;
+    let other = seed_attempt(store, &main_scope(), "link-1", "learner-2", "attempt-1").await;
+    submit_ok(store, &other, "delivery-other", 1.0, T0 + ms(1)).await;
+    assert_eq!(
+        store
+            .deliveries_in_channel(&channel_of(&attempt.key))
+            .await
+            .unwrap(),
+        vec![delivered, second]
+    );
+    assert!(
+        store
+            .deliveries_in_channel("no-such-channel")
+            .await
+            .unwrap()
+            .is_empty()
     );
 }
 

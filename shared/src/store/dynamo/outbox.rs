@@ -14,7 +14,7 @@
 //! | submit a score                          | `TransactWriteItems`: attempt `Put` if it exists, head `Update` if `last_score_ms < :ms`, delivery and lookup `Put` if new |
 //! | a delivery by id                        | `GetItem` lookup, then `GetItem` delivery (both consistent)               |
 //! | update a delivery                       | `PutItem` if it exists                                                    |
-//! | pending deliveries of a channel         | `Query pk = CHANNEL#…, sk begins_with SCORE#` (consistent), status filter |
+//! | deliveries of a channel (all / pending) | `Query pk = CHANNEL#…, sk begins_with SCORE#` (consistent) [, status filter] |
 //! | deliveries by status / due for a retry  | `Query gsi1 gsi1pk = DELIVERIES#<status> [, gsi1sk < now]`                |
 //! | lease / release a channel               | `UpdateItem` head if the lease is free, expired or already ours          |
 
@@ -271,13 +271,16 @@ impl Outbox for DynamoStore {
     }
 
     async fn pending_in_channel(&self, channel: &str) -> Result<Vec<Delivery>, StoreError> {
-        let all: Vec<Delivery> = self
-            .query(None, channel_pk(channel), Some("SCORE#".into()))
-            .await?;
+        let all = self.deliveries_in_channel(channel).await?;
         Ok(all
             .into_iter()
             .filter(|d| d.status == DeliveryStatus::Pending)
             .collect())
+    }
+
+    async fn deliveries_in_channel(&self, channel: &str) -> Result<Vec<Delivery>, StoreError> {
+        self.query(None, channel_pk(channel), Some("SCORE#".into()))
+            .await
     }
 
     async fn deliveries_with_status(

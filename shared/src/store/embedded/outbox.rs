@@ -151,6 +151,14 @@ impl Outbox for EmbeddedStore {
         .await
     }
 
+    async fn deliveries_in_channel(&self, channel: &str) -> Result<Vec<Delivery>, StoreError> {
+        self.read_bodies(
+            "SELECT body FROM deliveries WHERE channel = ?1 ORDER BY score_ms, id",
+            vec![channel.to_owned()],
+        )
+        .await
+    }
+
     async fn deliveries_with_status(
         &self,
         status: DeliveryStatus,
