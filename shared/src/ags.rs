@@ -44,6 +44,10 @@ pub const SCOPE_RESULT_READONLY: &str =
     "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly";
 /// Scope: post scores.
 pub const SCOPE_SCORE: &str = "https://purl.imsglobal.org/spec/lti-ags/scope/score";
+/// Scope: read the context's membership (Names and Role Provisioning Services 2.0 §3).
+pub const SCOPE_NRPS: &str =
+    "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly";
+const MEMBERSHIP_MEDIA_TYPE: &str = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json";
 
 /// The `User-Agent` of every request the tool makes to a platform.
 pub const USER_AGENT: &str = concat!("lti-tool/", env!("CARGO_PKG_VERSION"));
@@ -660,6 +664,96 @@ impl AgsClient {
     }
 }
 
+/// One member of a context as the platform's membership service describes them (NRPS 2.0
+/// §3.6). Only the fields the tool shows are read: e-mail addresses and pictures are ignored,
+/// and every personal field is optional because the platform's privacy settings decide what
+/// it sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The platform's user id (the launch's `sub`).
+    pub user_id: String,
+    /// `Active`, `Inactive` or `Deleted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Full name, when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Given name, when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    /// Family name, when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    /// SIS id, when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lis_person_sourcedid: Option<String>,
+    /// Role URIs in the context.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MembershipPage {
+    #[serde(default)]
+    members: Vec<Member>,
+}
+
+impl AgsClient {
+    /// The context's membership from `url` (the launch's `context_memberships_url`), every
+    /// page followed through `Link: rel="next"` on the same origin (NRPS 2.0 §3.4), with an
+    /// access token for the membership scope.
+    pub async fn memberships(
+        &self,
+        registration: &Registration,
+        keys: &KeySet,
+        url: &str,
+    ) -> Result<Vec<Member>, AgsError> {
+        const WHAT: &str = "the course membership";
+        let first = Url::parse(url).map_err(|_| AgsError::BadUrl("membership URL"))?;
+        if !matches!(first.scheme(), "https" | "http") {
+            return Err(AgsError::BadUrl("membership URL"));
+        }
+        let scopes = vec![SCOPE_NRPS.to_owned()];
+        let mut page = first.clone();
+        let mut members = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let response = self
+                .authorized(registration, keys, &scopes, WHAT, |token| {
+                    self.http
+                        .get(page.clone())
+                        .bearer_auth(token)
+                        .header(reqwest::header::ACCEPT, MEMBERSHIP_MEDIA_TYPE)
+                })
+                .await?;
+            let next = response
+                .headers()
+                .get_all(reqwest::header::LINK)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(next_link);
+            let body = read_body(response, WHAT).await?;
+            let parsed: MembershipPage =
+                serde_json::from_slice(&body).map_err(|e| AgsError::Malformed {
+                    what: WHAT,
+                    detail: e.to_string(),
+                })?;
+            members.extend(parsed.members);
+            match next.and_then(|n| page.join(&n).ok()) {
+                Some(url) if url.origin() == first.origin() => page = url,
+                Some(_) => {
+                    tracing::warn!(
+                        "the platform's next membership page is on another origin; not \
+                         sending the access token there"
+                    );
+                    break;
+                }
+                None => break,
+            }
+        }
+        Ok(members)
+    }
+}
+
 /// The AGS scopes to ask a token for: the AGS scopes the launch granted.
 fn token_scopes(granted: &[String]) -> Vec<String> {
     let mut scopes: Vec<String> = granted
@@ -670,6 +764,7 @@ fn token_scopes(granted: &[String]) -> Vec<String> {
                 SCOPE_LINEITEM_READONLY,
                 SCOPE_RESULT_READONLY,
                 SCOPE_SCORE,
+                SCOPE_NRPS,
             ]
             .contains(&s.as_str())
         })

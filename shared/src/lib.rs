@@ -34,3 +34,5 @@ pub mod secret;
 pub mod session;
 pub mod store;
 pub mod tool;
+pub mod view_pages;
+pub mod views;

@@ -97,11 +97,11 @@ pub fn verify(
     verify_inner(token, keys, issuer, Some(audience), now)
 }
 
-/// Verifies a session token presented to the tool's own score API: signed by the tool, issued
-/// by `issuer` (the tool's origin), unexpired, for whichever activity the tool handed it to
-/// (its `aud`). The activity calls the score API on the launch's behalf, so the token's
-/// audience is the caller, not the API.
-pub fn verify_for_score_api(
+/// Verifies a session token presented to the tool's own APIs and pages (the score API, the
+/// course views): signed by the tool, issued by `issuer` (the tool's origin), unexpired, for
+/// whichever activity the tool handed it to (its `aud`). The activity calls these on the
+/// launch's behalf, so the token's audience is the caller, not the API.
+pub fn verify_for_tool(
     token: &str,
     keys: &KeySet,
     issuer: &str,
