@@ -9,11 +9,13 @@
 pub mod claims;
 pub mod clock;
 pub mod config;
+pub mod dynamic_registration;
 pub mod http;
 pub mod ids;
 pub mod keys;
 pub mod keystore;
 pub mod launch;
+pub mod lms_config;
 pub mod login;
 pub mod lti11;
 pub mod model;
