@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 pub mod backend;
 mod commands;
 pub mod error;
+mod lms;
 mod output;
 pub mod serve;
 
@@ -71,10 +72,17 @@ pub enum Command {
     /// Manage the tool's signing keys.
     #[command(subcommand)]
     Keys(commands::KeysCommand),
+    /// Print what an LMS administrator enters to register the tool (Canvas JSON, or the
+    /// Moodle, Sakai, Blackboard and Brightspace form values).
+    Config(lms::ConfigArgs),
 }
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
+    // Needs no data: do not create a data folder or reach AWS for it.
+    if let Command::Config(args) = &cli.command {
+        return lms::run(args, cli.json);
+    }
     let backend = backend::Backend::open(&cli.backend).await?;
     let out = output::Output::new(cli.json);
     match cli.command {
@@ -82,5 +90,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Platform(command) => commands::platform(&backend, &out, command).await,
         Command::Consumer(command) => commands::consumer(&backend, &out, command).await,
         Command::Keys(command) => commands::keys(&backend, &out, command).await,
+        Command::Config(args) => lms::run(&args, cli.json),
     }
 }

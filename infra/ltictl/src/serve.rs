@@ -19,12 +19,16 @@ use lambda_http::Body;
 use launch::Launch;
 use login::Login;
 use lti_shared::clock::{Clock, SystemClock};
+use lti_shared::dynamic_registration::{Registrar, UrlPolicy};
 use lti_shared::http::ApiError;
 use lti_shared::launch::{Verifier, VerifyPolicy};
 use lti_shared::lti11::{Lti11Policy, Lti11Verifier};
 use lti_shared::platform_keys::{KeyCachePolicy, PlatformKeys};
 use lti_shared::registry_cache::CachedRegistry;
-use lti_shared::tool::{ACTIVITY_PATH, LAUNCH_PATH, LOGIN_PATH, ToolUrls};
+use lti_shared::tool::{
+    ACTIVITY_PATH, CANVAS_CONFIG_PATH, LAUNCH_PATH, LOGIN_PATH, REGISTER_PATH, ToolUrls,
+};
+use register::{Register, RegisterOptions};
 use tokio::net::TcpListener;
 use url::Url;
 
@@ -49,6 +53,17 @@ pub struct ServeArgs {
     /// HTTPS URL of a tunnel or proxy here when a real LMS must reach this machine.
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// Make registrations that arrive by LTI Dynamic Registration active at once, instead of
+    /// pending until `ltictl platform update … --status active`.
+    #[arg(long)]
+    pub auto_activate_registrations: bool,
+}
+
+/// How `serve` runs the handlers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppOptions {
+    /// Dynamic registrations are active at once (see [`ServeArgs`]).
+    pub auto_activate_registrations: bool,
 }
 
 /// How long `serve` keeps registrations in memory.
@@ -68,6 +83,7 @@ pub struct App {
     jwks: Jwks,
     login: Login,
     launch: Launch,
+    register: Register,
     tool: ToolUrls,
 }
 
@@ -79,6 +95,16 @@ impl App {
 
     /// The handlers over `backend` with time from `clock` (tests move it).
     pub fn with_clock(backend: &Backend, public_url: Url, clock: Arc<dyn Clock>) -> Self {
+        Self::with_options(backend, public_url, clock, AppOptions::default())
+    }
+
+    /// The handlers over `backend` with time from `clock` and these options.
+    pub fn with_options(
+        backend: &Backend,
+        public_url: Url,
+        clock: Arc<dyn Clock>,
+        options: AppOptions,
+    ) -> Self {
         let tool = ToolUrls::new(&public_url);
         let store = backend.store.clone();
         // Short: an operator registers platforms with ltictl in another terminal.
@@ -93,6 +119,20 @@ impl App {
         Self {
             jwks: Jwks::new(backend.keys.clone(), clock.clone()),
             login: Login::new(registry, store.clone(), clock.clone(), tool.clone()),
+            register: Register::new(
+                store.clone(),
+                store.clone(),
+                clock.clone(),
+                tool.clone(),
+                // Locally, platforms on this machine may be plain http.
+                Registrar::new(UrlPolicy {
+                    allow_http_loopback: true,
+                }),
+                RegisterOptions {
+                    auto_activate: options.auto_activate_registrations,
+                    ..RegisterOptions::default()
+                },
+            ),
             launch: Launch::new(
                 verifier,
                 Lti11Verifier {
@@ -129,6 +169,14 @@ impl App {
                 label: "Public keyset (JWKS) URL",
                 url: self.tool.jwks(),
             },
+            Endpoint {
+                label: "Dynamic registration URL",
+                url: self.tool.register(),
+            },
+            Endpoint {
+                label: "Canvas configuration URL",
+                url: self.tool.canvas_config(),
+            },
         ]
     }
 
@@ -138,6 +186,7 @@ impl App {
             "/jwks" | "/.well-known/jwks.json" => self.jwks.handle(req).await,
             LOGIN_PATH => self.login.handle(req).await,
             LAUNCH_PATH | ACTIVITY_PATH => self.launch.handle(req).await,
+            REGISTER_PATH | CANVAS_CONFIG_PATH => self.register.handle(req).await,
             _ => ApiError::new(404, "not_found", "there is nothing at this path")
                 .into_response(&lti_shared::http::request_id(&req)),
         }
@@ -220,7 +269,15 @@ pub(crate) async fn run_from_cli(backend: Backend, args: ServeArgs) -> Result<()
             "cannot listen on {address}: {e}; pick another port with --port"
         ))
     })?;
-    let app = Arc::new(App::new(&backend, public_url.clone()));
+    let options = AppOptions {
+        auto_activate_registrations: args.auto_activate_registrations,
+    };
+    let app = Arc::new(App::with_options(
+        &backend,
+        public_url.clone(),
+        Arc::new(SystemClock),
+        options,
+    ));
     println!(
         "LTI tool listening on http://{address} ({})",
         backend.description
