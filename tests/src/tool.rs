@@ -5,12 +5,13 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+use lti_shared::clock::{Clock, SystemClock};
 use lti_shared::ids::ConsumerKey;
 use lti_shared::keys::KeySet;
 use lti_shared::model::{Consumer, Status};
 use lti_shared::secret::ConsumerSecret;
 use ltictl::backend::Backend;
-use ltictl::serve::{App, serve};
+use ltictl::serve::{App, AppOptions, serve};
 use serde_json::Value;
 
 /// A running tool. Dropping it stops the server.
@@ -33,6 +34,15 @@ impl RunningTool {
     /// Starts the tool with fresh data and signing keys. It publishes URLs under `public_url`
     /// (a proxy's origin, say), or under its own loopback address when `None`.
     pub async fn start(public_url: Option<&str>) -> Self {
+        Self::start_with(public_url, AppOptions::default(), Arc::new(SystemClock)).await
+    }
+
+    /// [`RunningTool::start`] with `serve`'s options and time from `clock`.
+    pub async fn start_with(
+        public_url: Option<&str>,
+        options: AppOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let backend = Backend::embedded(dir.path()).unwrap();
         let mut keys = KeySet::default();
@@ -41,7 +51,7 @@ impl RunningTool {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let public = url::Url::parse(public_url.unwrap_or(&base)).unwrap();
-        let app = Arc::new(App::new(&backend, public));
+        let app = Arc::new(App::with_options(&backend, public, clock, options));
         let server = tokio::spawn(serve(listener, app));
         Self {
             base,
