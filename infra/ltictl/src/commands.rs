@@ -375,7 +375,7 @@ pub(crate) async fn platform(
             let removed_any = registration.deployment_ids.len() < before;
             // A dynamic registration may arrive without a deployment (Canvas deploys later):
             // refuse only an update that removes the last one.
-            if registration.deployment_ids.is_empty() && !removed_any {
+            if registration.deployment_ids.is_empty() && removed_any {
                 return Err(CliError::Usage(
                     "a registration needs at least one deployment id; remove the platform \
                      instead, or disable it with --status disabled"
