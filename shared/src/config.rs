@@ -17,6 +17,9 @@ pub const PUBLIC_URL_VAR: &str = "PUBLIC_URL";
 pub const QUEUE_URL_VAR: &str = "LTI_QUEUE_URL";
 /// The URL of the dead-letter queue for grades that could not be delivered.
 pub const DEAD_LETTER_QUEUE_URL_VAR: &str = "LTI_DEAD_LETTER_QUEUE_URL";
+/// `true` makes the register function store dynamic registrations as active at once instead
+/// of pending an operator's review.
+pub const AUTO_ACTIVATE_VAR: &str = "LTI_AUTO_ACTIVATE_REGISTRATIONS";
 /// How long a function keeps the key document in memory, in seconds.
 pub const SECRET_CACHE_SECONDS_VAR: &str = "LTI_SECRET_CACHE_SECONDS";
 
@@ -45,6 +48,25 @@ pub fn required(name: &'static str) -> Result<String, ConfigError> {
     match std::env::var(name) {
         Ok(value) if !value.trim().is_empty() => Ok(value),
         _ => Err(ConfigError::Missing(name)),
+    }
+}
+
+/// A boolean variable: `true` or `false` (any case), unset or empty meaning `false`.
+pub fn flag(name: &'static str) -> Result<bool, ConfigError> {
+    match std::env::var(name) {
+        Err(_) => Ok(false),
+        Ok(text) => parse_flag(&text).ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!("{text:?} is not true or false"),
+        }),
+    }
+}
+
+fn parse_flag(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" | "" => Some(false),
+        _ => None,
     }
 }
 
@@ -104,6 +126,15 @@ mod tests {
         let url = parse_public_url("https://lti.example.edu/").unwrap();
         assert_eq!(url.as_str(), "https://lti.example.edu/");
         assert!(parse_public_url("https://example.edu/lti").is_ok());
+    }
+
+    #[test]
+    fn parse_flag_accepts_true_false_only() {
+        assert_eq!(parse_flag("true"), Some(true));
+        assert_eq!(parse_flag("TRUE"), Some(true));
+        assert_eq!(parse_flag("false"), Some(false));
+        assert_eq!(parse_flag(""), Some(false));
+        assert_eq!(parse_flag("yes"), None);
     }
 
     #[test]

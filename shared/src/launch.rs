@@ -76,6 +76,9 @@ pub enum LaunchError {
     /// The registration is disabled.
     #[error("the registration is disabled")]
     PlatformDisabled,
+    /// The registration awaits an operator's approval (made by dynamic registration).
+    #[error("the registration is pending approval")]
+    PlatformPending,
     /// No `deployment_id` claim.
     #[error("the id_token has no deployment_id")]
     MissingDeployment,
@@ -182,6 +185,7 @@ impl LaunchError {
             | MissingAuthorizedParty
             | AuthorizedPartyMismatch => "WRONG_AUDIENCE",
             PlatformDisabled => "PLATFORM_DISABLED",
+            PlatformPending => "PLATFORM_PENDING",
             MissingDeployment | UnknownDeployment(_) => "UNKNOWN_DEPLOYMENT",
             UnsupportedAlgorithm(_) | MissingKeyId | BadSignature => "INVALID_SIGNATURE",
             Key(KeyLookupError::KeySetUnavailable { .. }) => "PLATFORM_KEYS_UNAVAILABLE",
@@ -214,7 +218,7 @@ impl LaunchError {
             | MissingClaim(_)
             | InvalidClaim(_)
             | MissingDeployment => ErrorClass::BadRequest,
-            PlatformDisabled | UnknownDeployment(_) => ErrorClass::Forbidden,
+            PlatformDisabled | PlatformPending | UnknownDeployment(_) => ErrorClass::Forbidden,
             Key(KeyLookupError::KeySetUnavailable { .. }) | Store(_) => ErrorClass::Unavailable,
             _ => ErrorClass::Unauthenticated,
         }
@@ -242,6 +246,9 @@ impl LaunchError {
             | UnknownDeployment(_)
             | PlatformDisabled => {
                 "This course's platform is not set up to use this tool. Ask your LMS administrator to check the tool's registration (issuer, client id and deployment id)."
+            }
+            PlatformPending => {
+                "This platform's registration with the tool is waiting for the tool operator's approval. Ask your LMS administrator to have it approved."
             }
             Key(KeyLookupError::KeySetUnavailable { .. }) | Store(_) => {
                 "The tool cannot complete launches right now. Try again in a few minutes; if it persists, tell your LMS administrator."
@@ -738,8 +745,10 @@ impl Verifier {
             None if audiences.len() > 1 => return Err(LaunchError::MissingAuthorizedParty),
             _ => {}
         }
-        if registration.status == Status::Disabled {
-            return Err(LaunchError::PlatformDisabled);
+        match registration.status {
+            Status::Active => {}
+            Status::Disabled => return Err(LaunchError::PlatformDisabled),
+            Status::Pending => return Err(LaunchError::PlatformPending),
         }
         let deployment = routing
             .deployment_id

@@ -56,6 +56,9 @@ pub enum LoginError {
     /// The registration is disabled.
     #[error("the registration for {0} is disabled")]
     PlatformDisabled(Issuer),
+    /// The registration awaits an operator's approval (made by dynamic registration).
+    #[error("the registration for {0} is pending approval")]
+    PlatformPending(Issuer),
     /// The deployment is not registered for the client.
     #[error("deployment {0} is not registered")]
     UnknownDeployment(DeploymentId),
@@ -250,8 +253,10 @@ pub async fn start_login(
         ));
     }
     let registration = find_registration(&params, registry).await?;
-    if registration.status == Status::Disabled {
-        return Err(LoginError::PlatformDisabled(registration.issuer));
+    match registration.status {
+        Status::Active => {}
+        Status::Disabled => return Err(LoginError::PlatformDisabled(registration.issuer)),
+        Status::Pending => return Err(LoginError::PlatformPending(registration.issuer)),
     }
     if let Some(deployment) = &params.deployment_id
         && !registration.deployment_ids.contains(deployment)

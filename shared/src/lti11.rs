@@ -191,7 +191,7 @@ impl Lti11Verifier {
         request
             .verify_signature(&secret)
             .map_err(|_| Lti11Error::BadSignature)?;
-        if consumer.status == Status::Disabled {
+        if consumer.status != Status::Active {
             return Err(Lti11Error::ConsumerDisabled);
         }
         let now = self.clock.now();

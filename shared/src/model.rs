@@ -26,6 +26,9 @@ pub enum Status {
     Active,
     /// Launches are refused; the record is kept so it can be re-enabled.
     Disabled,
+    /// Made by LTI Dynamic Registration and waiting for an operator's review: launches are
+    /// refused until `ltictl platform update … --status active` approves it.
+    Pending,
 }
 
 impl Status {
@@ -34,6 +37,7 @@ impl Status {
         match self {
             Status::Active => "active",
             Status::Disabled => "disabled",
+            Status::Pending => "pending",
         }
     }
 }
@@ -80,7 +84,8 @@ pub struct Registration {
     /// A human-readable name for operators.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Whether launches from this registration are accepted.
+    /// Whether launches from this registration are accepted (only when
+    /// [`Status::Active`]).
     #[serde(default)]
     pub status: Status,
     /// Platform-specific settings.
@@ -335,4 +340,24 @@ pub struct Attempt {
         skip_serializing_if = "Option::is_none"
     )]
     pub closed_at: Option<OffsetDateTime>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_missing_reads_as_active_and_pending_round_trips() {
+        let missing: Status = serde_json::from_str::<Option<Status>>("null")
+            .unwrap()
+            .unwrap_or_default();
+        assert_eq!(missing, Status::Active);
+        assert_eq!(
+            serde_json::to_string(&Status::Pending).unwrap(),
+            "\"pending\""
+        );
+        let read: Status = serde_json::from_str("\"disabled\"").unwrap();
+        assert_eq!(read, Status::Disabled);
+        assert_eq!(Status::Pending.as_str(), "pending");
+    }
 }

@@ -83,6 +83,56 @@ pub struct ErrorPage<'a> {
     pub request_id: &'a str,
 }
 
+/// LTI Dynamic Registration: what will be registered, and the button that confirms it.
+#[derive(Template)]
+#[template(path = "register_confirm.html")]
+pub struct RegisterConfirm<'a> {
+    /// The tool's name.
+    pub tool_name: &'a str,
+    /// The platform's display name.
+    pub platform_name: &'a str,
+    /// The platform's issuer.
+    pub issuer: &'a str,
+    /// Product family and version.
+    pub product: &'a str,
+    /// The tool's login initiation URL.
+    pub login_url: &'a str,
+    /// The launch redirect URL.
+    pub launch_url: &'a str,
+    /// The deep-linking redirect URL.
+    pub deep_link_url: &'a str,
+    /// The tool's key set URL.
+    pub jwks_url: &'a str,
+    /// The scopes that will be requested.
+    pub scopes: Vec<&'a str>,
+    /// What personal data the tool asks for.
+    pub privacy: &'a str,
+    /// Whether the registration is active at once.
+    pub activate: bool,
+    /// Where the confirmation posts.
+    pub action: &'a str,
+    /// The pending registration's id.
+    pub pending: &'a str,
+    /// Minutes until the page expires.
+    pub minutes: i64,
+}
+
+/// LTI Dynamic Registration done: tells the platform to close the registration window
+/// (`postMessage({subject: "org.imsglobal.lti.close"})` to `window.opener || window.parent`,
+/// the end of the LTI DR 1.0 flow).
+#[derive(Template)]
+#[template(path = "register_done.html")]
+pub struct RegisterDone<'a> {
+    /// The platform's display name.
+    pub platform_name: &'a str,
+    /// The client id the platform assigned.
+    pub client_id: &'a str,
+    /// The deployment id, when the platform reported one.
+    pub deployment_id: Option<&'a str>,
+    /// Whether the registration is active.
+    pub active: bool,
+}
+
 /// The built-in demo activity: what the verified launch established.
 #[derive(Template)]
 #[template(path = "activity.html")]

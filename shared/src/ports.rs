@@ -156,6 +156,9 @@ pub enum ItemKind {
     PlatformKeys,
     /// An OAuth 2 access token for a platform's services, cached until shortly before expiry.
     AccessToken,
+    /// An LTI Dynamic Registration waiting for the administrator's confirmation (the checked
+    /// platform configuration and the registration token), consumed once.
+    PendingRegistration,
 }
 
 impl ItemKind {
@@ -167,6 +170,7 @@ impl ItemKind {
             ItemKind::OAuthNonce => "oauth-nonce",
             ItemKind::PlatformKeys => "platform-keys",
             ItemKind::AccessToken => "access-token",
+            ItemKind::PendingRegistration => "pending-registration",
         }
     }
 }

@@ -14,6 +14,10 @@ pub const DEEP_LINK_PATH: &str = "/deep-link";
 pub const JWKS_PATH: &str = "/jwks";
 /// Path of the built-in demo activity.
 pub const ACTIVITY_PATH: &str = "/activity";
+/// Path of LTI Dynamic Registration (the URL an LMS administrator pastes).
+pub const REGISTER_PATH: &str = "/register";
+/// Path of the Canvas developer-key JSON configuration.
+pub const CANVAS_CONFIG_PATH: &str = "/config/canvas.json";
 
 /// The tool's public URLs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +77,26 @@ impl ToolUrls {
         self.at(ACTIVITY_PATH)
     }
 
+    /// LTI Dynamic Registration initiation URL.
+    pub fn register(&self) -> Url {
+        self.at(REGISTER_PATH)
+    }
+
+    /// The Canvas developer-key JSON configuration.
+    pub fn canvas_config(&self) -> Url {
+        self.at(CANVAS_CONFIG_PATH)
+    }
+
+    /// The tool's domain as LMS registrations want it: the host, with the port when it is
+    /// not the scheme's default (`lti.example.edu`, `localhost:3000`).
+    pub fn domain(&self) -> String {
+        let host = self.origin.host_str().unwrap_or_default();
+        match self.origin.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        }
+    }
+
     /// Whether `url` is served by this tool (same scheme, host and port). A `target_link_uri`
     /// elsewhere is refused, so login can never be used as an open redirect.
     pub fn owns(&self, url: &Url) -> bool {
@@ -121,6 +145,13 @@ mod tests {
             tool.redirect_uri_for(&target).as_str(),
             "https://lti.example.edu/launch"
         );
+    }
+
+    #[test]
+    fn domain_has_port_only_when_not_default() {
+        assert_eq!(tool().domain(), "lti.example.edu");
+        let local = ToolUrls::new(&Url::parse("http://localhost:3000").unwrap());
+        assert_eq!(local.domain(), "localhost:3000");
     }
 
     #[test]

@@ -50,14 +50,17 @@ pub struct ClassStats {
 
 /// The display name of a user: the full name, else given and family names, when sent.
 pub fn display_name(user: &User) -> Option<String> {
-    user.name.clone().filter(|n| !n.trim().is_empty()).or_else(|| {
-        let parts: Vec<&str> = [user.given_name.as_deref(), user.family_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .filter(|p| !p.trim().is_empty())
-            .collect();
-        (!parts.is_empty()).then(|| parts.join(" "))
-    })
+    user.name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .or_else(|| {
+            let parts: Vec<&str> = [user.given_name.as_deref(), user.family_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .filter(|p| !p.trim().is_empty())
+                .collect();
+            (!parts.is_empty()).then(|| parts.join(" "))
+        })
 }
 
 /// A neutral label for a learner the platform did not name: stable, short, and not personal.
@@ -178,7 +181,11 @@ pub async fn learner_lines(
 
 /// The active learners of a roster (not Transient or TestUser, not staff) who have no
 /// attempt among `lines`, in roster order.
-pub fn not_launched<'a>(members: &'a [Member], lines: &[AttemptLine], map: &RoleMap) -> Vec<&'a Member> {
+pub fn not_launched<'a>(
+    members: &'a [Member],
+    lines: &[AttemptLine],
+    map: &RoleMap,
+) -> Vec<&'a Member> {
     let launched: BTreeSet<&str> = lines
         .iter()
         .map(|l| l.attempt.key.user_id.as_str())
@@ -334,7 +341,11 @@ mod tests {
             member("a", &[LEARNER], Some("Active")),
             member("new", &[LEARNER], None),
             member("gone", &[LEARNER], Some("Inactive")),
-            member("teacher", &["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"], None),
+            member(
+                "teacher",
+                &["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"],
+                None,
+            ),
             member("preview", &[LEARNER, TRANSIENT], None),
         ];
         let lines = vec![line("a", None, &[LEARNER])];

@@ -289,6 +289,12 @@ async fn disabled_platform_is_refused() {
 }
 
 #[tokio::test]
+async fn pending_platform_is_refused_until_approved() {
+    let rig = rig_with(PlatformOptions::default(), Status::Pending).await;
+    refused!(rig.verify(&claims()).await, LaunchError::PlatformPending);
+}
+
+#[tokio::test]
 async fn algorithm_other_than_rs256_is_refused() {
     let rig = rig().await;
     let none = format!(

@@ -39,7 +39,10 @@ async fn run() {
     let rig = Arc::new(
         GradeRig::start(
             ToolOptions {
-                policy: fast_policy(),
+                app: ltictl::serve::AppOptions {
+                    policy: fast_policy(),
+                    ..Default::default()
+                },
                 retry_interval: Some(Duration::from_millis(50)),
                 ..ToolOptions::default()
             },

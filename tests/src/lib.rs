@@ -14,6 +14,8 @@
 //!   injection.
 //! - [`faults`] and [`delivery`]: the fault plans both services share, and the report of
 //!   what was delivered, lost or duplicated.
+//! - [`registration_platform`]: a platform's side of LTI Dynamic Registration (OpenID
+//!   configuration, registration endpoint with a registration token).
 //! - [`tool`]: the tool itself on a loopback port with fresh data, and an independent LTI 1.1
 //!   signer (Python's oauthlib).
 //!
@@ -26,5 +28,6 @@ pub mod faults;
 pub mod grades;
 pub mod outcomes11_service;
 pub mod platform;
+pub mod registration_platform;
 mod server;
 pub mod tool;

@@ -5,12 +5,13 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+use lti_shared::clock::{Clock, SystemClock};
 use lti_shared::ids::ConsumerKey;
 use lti_shared::keys::KeySet;
 use lti_shared::model::{Consumer, Status};
 use lti_shared::secret::ConsumerSecret;
 use ltictl::backend::Backend;
-use ltictl::serve::{App, serve};
+use ltictl::serve::{App, AppOptions, serve};
 use serde_json::Value;
 
 /// A running tool. Dropping it stops the server (and its grade retry loop).
@@ -36,15 +37,17 @@ impl Drop for RunningTool {
 }
 
 /// How [`RunningTool::start_with`] starts the tool.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ToolOptions {
     /// The public origin (default: its own loopback address).
     pub public_url: Option<String>,
     /// The data folder; a fresh temporary one (with new keys) when `None`. An existing folder
     /// is reused as is, as a restarted `ltictl serve` would.
     pub data_dir: Option<std::path::PathBuf>,
-    /// Grade retry rules (tests shorten the backoff).
-    pub policy: lti_shared::delivery::DeliveryPolicy,
+    /// `serve`'s options (grade retry rules, registration activation).
+    pub app: AppOptions,
+    /// The tool's clock (the system clock when `None`).
+    pub clock: Option<Arc<dyn Clock>>,
     /// Runs `serve`'s grade retry loop at this interval; no loop when `None`.
     pub retry_interval: Option<std::time::Duration>,
 }
@@ -79,11 +82,15 @@ impl RunningTool {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let public = url::Url::parse(options.public_url.as_deref().unwrap_or(&base)).unwrap();
-        let app = Arc::new(App::with_policy(
+        let clock = options
+            .clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(SystemClock) as Arc<dyn Clock>);
+        let app = Arc::new(App::with_options(
             &backend,
             public,
-            Arc::new(lti_shared::clock::SystemClock),
-            options.policy.clone(),
+            clock,
+            options.app.clone(),
         ));
         let server = tokio::spawn(serve(listener, Arc::clone(&app)));
         let retries = options

@@ -22,7 +22,10 @@ const SETTLE: Duration = Duration::from_secs(20);
 
 fn fast_tool() -> ToolOptions {
     ToolOptions {
-        policy: fast_policy(),
+        app: ltictl::serve::AppOptions {
+            policy: fast_policy(),
+            ..Default::default()
+        },
         retry_interval: Some(Duration::from_millis(25)),
         ..ToolOptions::default()
     }
@@ -240,7 +243,10 @@ async fn a_stop_between_the_write_and_the_delivery_loses_nothing() {
     let data = tempfile::tempdir().unwrap();
     let options = ToolOptions {
         data_dir: Some(data.path().to_owned()),
-        policy: fast_policy(),
+        app: ltictl::serve::AppOptions {
+            policy: fast_policy(),
+            ..Default::default()
+        },
         retry_interval: None,
         ..ToolOptions::default()
     };

@@ -65,6 +65,11 @@ fn refusal(error: &LoginError) -> (u16, &'static str, &'static str) {
             "PLATFORM_DISABLED",
             "This platform's registration is disabled. Ask your LMS administrator.",
         ),
+        LoginError::PlatformPending(_) => (
+            403,
+            "PLATFORM_PENDING",
+            "This platform's registration is waiting for the tool operator's approval. Ask your LMS administrator to have it approved.",
+        ),
         LoginError::UnknownDeployment(_) => (
             403,
             "UNKNOWN_DEPLOYMENT",

@@ -264,7 +264,7 @@ impl Outcomes {
             tracing::error!(request_id = id, %error, "cannot read the signing keys");
             ApiError::unavailable()
         })?;
-        session::verify_for_score_api(token, &keys, &self.tool.origin_string(), self.clock.now())
+        session::verify_for_tool(token, &keys, &self.tool.origin_string(), self.clock.now())
             .map_err(|error| {
                 tracing::info!(request_id = id, %error, "score API session refused");
                 let (code, message) = match error {

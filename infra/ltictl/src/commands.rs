@@ -73,7 +73,8 @@ pub enum PlatformCommand {
         /// New name.
         #[arg(long)]
         name: Option<String>,
-        /// Accept or refuse launches.
+        /// Accept or refuse launches; `active` also approves a registration that LTI Dynamic
+        /// Registration left pending.
         #[arg(long)]
         status: Option<StatusArg>,
         /// Allowed clock skew, in seconds.
@@ -369,8 +370,12 @@ pub(crate) async fn platform(
                 .await?
                 .ok_or_else(|| not_registered(&iss, &client_id))?;
             registration.deployment_ids.extend(added);
+            let before = registration.deployment_ids.len();
             registration.deployment_ids.retain(|d| !removed.contains(d));
-            if registration.deployment_ids.is_empty() {
+            let removed_any = registration.deployment_ids.len() < before;
+            // A dynamic registration may arrive without a deployment (Canvas deploys later):
+            // refuse only an update that removes the last one.
+            if registration.deployment_ids.is_empty() && removed_any {
                 return Err(CliError::Usage(
                     "a registration needs at least one deployment id; remove the platform \
                      instead, or disable it with --status disabled"
@@ -408,7 +413,17 @@ pub(crate) async fn platform(
         }
         PlatformCommand::List => {
             let list = store.platforms().await?;
-            out.table(&list, &PLATFORM_HEADER, platform_rows(&list))
+            out.table(&list, &PLATFORM_HEADER, platform_rows(&list))?;
+            let pending = list.iter().filter(|r| r.status == Status::Pending).count();
+            if pending > 0 && !out.is_json() {
+                println!(
+                    "{pending} registration(s) made by LTI Dynamic Registration await approval: \
+                     check them with `ltictl platform show`, then approve with \
+                     `ltictl platform update --issuer ISSUER --client-id CLIENT_ID --status active` \
+                     (add --add-deployment-id when the platform reported none)."
+                );
+            }
+            Ok(())
         }
         PlatformCommand::Show {
             issuer: iss,

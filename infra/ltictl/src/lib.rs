@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 pub mod backend;
 mod commands;
 pub mod error;
+mod lms;
 mod outcomes_cmd;
 mod output;
 pub mod serve;
@@ -89,10 +90,17 @@ pub enum Command {
     /// Show and set a resource link's grading settings (passback policy, extra credit).
     #[command(subcommand)]
     Resource(outcomes_cmd::ResourceCommand),
+    /// Print what an LMS administrator enters to register the tool (Canvas JSON, or the
+    /// Moodle, Sakai, Blackboard and Brightspace form values).
+    Config(lms::ConfigArgs),
 }
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
+    // Needs no data: do not create a data folder or reach AWS for it.
+    if let Command::Config(args) = &cli.command {
+        return lms::run(args, cli.json);
+    }
     let backend = backend::Backend::open(&cli.backend).await?;
     let out = output::Output::new(cli.json);
     match cli.command {
@@ -102,5 +110,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keys(command) => commands::keys(&backend, &out, command).await,
         Command::Outcomes(command) => outcomes_cmd::outcomes(&backend, &out, command).await,
         Command::Resource(command) => outcomes_cmd::resource(&backend, &out, command).await,
+        Command::Config(args) => lms::run(&args, cli.json),
     }
 }

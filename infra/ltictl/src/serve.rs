@@ -20,13 +20,17 @@ use launch::Launch;
 use login::Login;
 use lti_shared::clock::{Clock, SystemClock};
 use lti_shared::delivery::{Deliverer, DeliveryPolicy};
+use lti_shared::dynamic_registration::{Registrar, UrlPolicy};
 use lti_shared::http::ApiError;
 use lti_shared::launch::{Verifier, VerifyPolicy};
 use lti_shared::lti11::{Lti11Policy, Lti11Verifier};
 use lti_shared::platform_keys::{KeyCachePolicy, PlatformKeys};
 use lti_shared::registry_cache::CachedRegistry;
-use lti_shared::tool::{ACTIVITY_PATH, LAUNCH_PATH, LOGIN_PATH, ToolUrls};
+use lti_shared::tool::{
+    ACTIVITY_PATH, CANVAS_CONFIG_PATH, LAUNCH_PATH, LOGIN_PATH, REGISTER_PATH, ToolUrls,
+};
 use outcomes::Outcomes;
+use register::{Register, RegisterOptions};
 use tokio::net::TcpListener;
 use url::Url;
 
@@ -51,6 +55,19 @@ pub struct ServeArgs {
     /// HTTPS URL of a tunnel or proxy here when a real LMS must reach this machine.
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// Make registrations that arrive by LTI Dynamic Registration active at once, instead of
+    /// pending until `ltictl platform update … --status active`.
+    #[arg(long)]
+    pub auto_activate_registrations: bool,
+}
+
+/// How `serve` runs the handlers.
+#[derive(Debug, Clone, Default)]
+pub struct AppOptions {
+    /// Dynamic registrations are active at once (see [`ServeArgs`]).
+    pub auto_activate_registrations: bool,
+    /// Grade retry rules (tests shorten the backoff).
+    pub policy: DeliveryPolicy,
 }
 
 /// How long `serve` keeps registrations in memory.
@@ -71,6 +88,7 @@ pub struct App {
     login: Login,
     launch: Launch,
     outcomes: Outcomes,
+    register: Register,
     tool: ToolUrls,
 }
 
@@ -82,21 +100,21 @@ impl App {
 
     /// The handlers over `backend` with time from `clock` (tests move it).
     pub fn with_clock(backend: &Backend, public_url: Url, clock: Arc<dyn Clock>) -> Self {
-        Self::with_policy(backend, public_url, clock, DeliveryPolicy::default())
+        Self::with_options(backend, public_url, clock, AppOptions::default())
     }
 
-    /// The handlers with grade retries following `policy` (tests shorten the backoff).
-    pub fn with_policy(
+    /// The handlers over `backend` with time from `clock` and these options.
+    pub fn with_options(
         backend: &Backend,
         public_url: Url,
         clock: Arc<dyn Clock>,
-        policy: DeliveryPolicy,
+        options: AppOptions,
     ) -> Self {
         let tool = ToolUrls::new(&public_url);
         // Only building the HTTP clients can fail (no TLS backend): nothing can be served
         // properly then, so stop with the reason.
         let deliverer = backend
-            .deliverer(clock.clone(), policy)
+            .deliverer(clock.clone(), options.policy.clone())
             .unwrap_or_else(|error| {
                 eprintln!("ltictl: grade delivery cannot start: {error}");
                 std::process::exit(1)
@@ -114,6 +132,20 @@ impl App {
         Self {
             jwks: Jwks::new(backend.keys.clone(), clock.clone()),
             login: Login::new(registry, store.clone(), clock.clone(), tool.clone()),
+            register: Register::new(
+                store.clone(),
+                store.clone(),
+                clock.clone(),
+                tool.clone(),
+                // Locally, platforms on this machine may be plain http.
+                Registrar::new(UrlPolicy {
+                    allow_http_loopback: true,
+                }),
+                RegisterOptions {
+                    auto_activate: options.auto_activate_registrations,
+                    ..RegisterOptions::default()
+                },
+            ),
             launch: Launch::new(
                 verifier,
                 Lti11Verifier {
@@ -170,6 +202,14 @@ impl App {
                     .join(outcomes::OUTCOMES_PATH)
                     .unwrap_or_else(|_| self.tool.origin().clone()),
             },
+            Endpoint {
+                label: "Dynamic registration URL",
+                url: self.tool.register(),
+            },
+            Endpoint {
+                label: "Canvas configuration URL",
+                url: self.tool.canvas_config(),
+            },
         ]
     }
 
@@ -182,6 +222,7 @@ impl App {
             path if path == outcomes::OUTCOMES_PATH || path.starts_with("/outcomes/") => {
                 self.outcomes.handle(req).await
             }
+            REGISTER_PATH | CANVAS_CONFIG_PATH => self.register.handle(req).await,
             _ => ApiError::new(404, "not_found", "there is nothing at this path")
                 .into_response(&lti_shared::http::request_id(&req)),
         }
@@ -286,7 +327,16 @@ pub(crate) async fn run_from_cli(backend: Backend, args: ServeArgs) -> Result<()
             "cannot listen on {address}: {e}; pick another port with --port"
         ))
     })?;
-    let app = Arc::new(App::new(&backend, public_url.clone()));
+    let options = AppOptions {
+        auto_activate_registrations: args.auto_activate_registrations,
+        policy: DeliveryPolicy::default(),
+    };
+    let app = Arc::new(App::with_options(
+        &backend,
+        public_url.clone(),
+        Arc::new(SystemClock),
+        options,
+    ));
     println!(
         "LTI tool listening on http://{address} ({})",
         backend.description

@@ -494,3 +494,93 @@ fn poll_jwks(port: u16) -> Value {
     }
     panic!("ltictl serve did not answer on port {port}");
 }
+
+#[test]
+fn config_prints_lms_values_without_touching_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("never-created");
+    let data = data_dir.to_str().unwrap();
+    let out = ltictl(&[
+        "--data-dir",
+        data,
+        "config",
+        "moodle",
+        "--public-url",
+        "https://lti.example.edu",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Initiate login URL"), "{text}");
+    assert!(text.contains("https://lti.example.edu/login"), "{text}");
+    assert!(text.contains("https://lti.example.edu/register"), "{text}");
+    assert!(!data_dir.exists(), "config needs no data folder");
+
+    let out = ltictl(&[
+        "config",
+        "canvas",
+        "--public-url",
+        "https://lti.example.edu",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["public_jwk_url"], "https://lti.example.edu/jwks");
+    assert_eq!(json["extensions"][0]["privacy_level"], "anonymous");
+}
+
+#[test]
+fn config_without_public_url_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ltictl"))
+        .args(["config", "sakai"])
+        .env_remove("PUBLIC_URL")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let out = ltictl(&["config", "sakai", "--public-url", "lti.example.edu"]);
+    assert_fails(&out, 2, "--public-url");
+}
+
+#[tokio::test]
+async fn pending_dynamic_registration_is_listed_and_approved_without_deployment() {
+    use lti_shared::ports::PlatformRegistry as _;
+    let dir = tempfile::tempdir().unwrap();
+    let store = lti_shared::store::embedded::EmbeddedStore::open(dir.path()).unwrap();
+    store
+        .add_platform(&lti_shared::model::Registration {
+            issuer: lti_shared::ids::Issuer::parse(ISSUER).unwrap(),
+            client_id: lti_shared::ids::ClientId::parse("10000000000042").unwrap(),
+            deployment_ids: Default::default(),
+            auth_url: url::Url::parse("https://canvas.test.example/auth").unwrap(),
+            token_url: url::Url::parse("https://canvas.test.example/token").unwrap(),
+            jwks_url: url::Url::parse("https://canvas.test.example/jwks").unwrap(),
+            name: Some("Test University (canvas)".into()),
+            status: lti_shared::model::Status::Pending,
+            options: Default::default(),
+            created_at: time::OffsetDateTime::now_utc(),
+        })
+        .await
+        .unwrap();
+    let data = dir.path().to_str().unwrap();
+    let out = ltictl(&["--data-dir", data, "platform", "list"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("pending"), "{text}");
+    assert!(text.contains("await approval"), "{text}");
+
+    let approve = [
+        "--data-dir",
+        data,
+        "platform",
+        "update",
+        "--issuer",
+        ISSUER,
+        "--client-id",
+        "10000000000042",
+        "--status",
+        "active",
+    ];
+    let out = ltictl(&approve);
+    assert!(out.status.success(), "{out:?}");
+    let out = ltictl(&["--data-dir", data, "--json", "platform", "list"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json[0]["status"], "active");
+}
