@@ -6,9 +6,11 @@
 //! ports ([`store`], [`keystore`]). The Lambda functions in `functions/` and the `ltictl`
 //! tool in `infra/` are thin shells around this crate.
 
+pub mod catalog;
 pub mod claims;
 pub mod clock;
 pub mod config;
+pub mod deep_link;
 pub mod http;
 pub mod ids;
 pub mod keys;

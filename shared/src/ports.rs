@@ -8,6 +8,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::catalog::{CatalogItem, CatalogItemId};
 use crate::ids::{ClientId, ConsumerKey, ContextId, Issuer, ResourceLinkId, UserId};
 use crate::keys::KeySet;
 use crate::model::{
@@ -89,6 +90,20 @@ pub trait ConsumerRegistry: Send + Sync {
     async fn remove_consumer(&self, key: &ConsumerKey) -> Result<(), StoreError>;
 }
 
+/// The catalog of activities the tool offers for deep linking, keyed by item id.
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    /// Adds an item; [`StoreError::AlreadyExists`] if its id is taken.
+    async fn add_catalog_item(&self, item: &CatalogItem) -> Result<(), StoreError>;
+    /// The item with this id.
+    async fn catalog_item(&self, id: &CatalogItemId) -> Result<Option<CatalogItem>, StoreError>;
+    /// Every item, ordered by id.
+    async fn catalog_items(&self) -> Result<Vec<CatalogItem>, StoreError>;
+    /// Removes an item; [`StoreError::NotFound`] if there is none. Links already placed in
+    /// courses keep pointing at the id, so their launches then say the item was removed.
+    async fn remove_catalog_item(&self, id: &CatalogItemId) -> Result<(), StoreError>;
+}
+
 /// What launches record: users, contexts, resource links and attempts.
 #[async_trait]
 pub trait LaunchRecords: Send + Sync {
@@ -155,6 +170,9 @@ pub enum ItemKind {
     PlatformKeys,
     /// An OAuth 2 access token for a platform's services, cached until shortly before expiry.
     AccessToken,
+    /// A verified deep-linking request kept between showing the picker and the selection
+    /// POST, under a random id the picker's form carries; taken once.
+    DeepLinkRequest,
 }
 
 impl ItemKind {
@@ -166,6 +184,7 @@ impl ItemKind {
             ItemKind::OAuthNonce => "oauth-nonce",
             ItemKind::PlatformKeys => "platform-keys",
             ItemKind::AccessToken => "access-token",
+            ItemKind::DeepLinkRequest => "deep-link-request",
         }
     }
 }
@@ -268,7 +287,10 @@ pub trait KeyStore: Send + Sync {
     async fn remove_consumer_secret(&self, key: &ConsumerKey) -> Result<(), StoreError>;
 }
 
-/// The four storage ports, implemented together by each store adapter.
-pub trait Store: PlatformRegistry + ConsumerRegistry + LaunchRecords + ExpiringItems {}
+/// The storage ports, implemented together by each store adapter.
+pub trait Store:
+    PlatformRegistry + ConsumerRegistry + LaunchRecords + ExpiringItems + Catalog
+{
+}
 
-impl<T: PlatformRegistry + ConsumerRegistry + LaunchRecords + ExpiringItems> Store for T {}
+impl<T: PlatformRegistry + ConsumerRegistry + LaunchRecords + ExpiringItems + Catalog> Store for T {}

@@ -29,6 +29,8 @@ use crate::ports::{
 };
 use crate::store::{scope_key, sort_attempts, sort_registrations, unix_millis};
 
+mod catalog;
+
 /// The file name of the database inside the data folder.
 pub const DATABASE_FILE: &str = "store.sqlite3";
 
@@ -103,6 +105,7 @@ impl EmbeddedStore {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(fail)?;
         conn.execute_batch(SCHEMA).map_err(fail)?;
+        conn.execute_batch(catalog::SCHEMA).map_err(fail)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             path: Arc::new(path),
