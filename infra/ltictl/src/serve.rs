@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use deep_link::DeepLink;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -24,7 +25,7 @@ use lti_shared::launch::{Verifier, VerifyPolicy};
 use lti_shared::lti11::{Lti11Policy, Lti11Verifier};
 use lti_shared::platform_keys::{KeyCachePolicy, PlatformKeys};
 use lti_shared::registry_cache::CachedRegistry;
-use lti_shared::tool::{ACTIVITY_PATH, LAUNCH_PATH, LOGIN_PATH, ToolUrls};
+use lti_shared::tool::{ACTIVITY_PATH, DEEP_LINK_PATH, LAUNCH_PATH, LOGIN_PATH, ToolUrls};
 use tokio::net::TcpListener;
 use url::Url;
 
@@ -68,6 +69,7 @@ pub struct App {
     jwks: Jwks,
     login: Login,
     launch: Launch,
+    deep_link: DeepLink,
     tool: ToolUrls,
 }
 
@@ -90,8 +92,22 @@ impl App {
             clock: clock.clone(),
             policy: VerifyPolicy::default(),
         };
+        let deep_link_verifier = Verifier {
+            registry: registry.clone(),
+            items: store.clone(),
+            keys: verifier.keys.clone(),
+            clock: clock.clone(),
+            policy: VerifyPolicy::default(),
+        };
         Self {
             jwks: Jwks::new(backend.keys.clone(), clock.clone()),
+            deep_link: DeepLink::new(
+                deep_link_verifier,
+                store.clone(),
+                store.clone(),
+                backend.keys.clone(),
+                tool.clone(),
+            ),
             login: Login::new(registry, store.clone(), clock.clone(), tool.clone()),
             launch: Launch::new(
                 verifier,
@@ -102,8 +118,9 @@ impl App {
                     clock: clock.clone(),
                     policy: Lti11Policy::default(),
                 },
-                store,
+                store.clone(),
                 backend.keys.clone(),
+                store,
                 tool.clone(),
             ),
             tool,
@@ -126,6 +143,10 @@ impl App {
                 url: self.tool.launch(),
             },
             Endpoint {
+                label: "Deep linking URL",
+                url: self.tool.deep_link(),
+            },
+            Endpoint {
                 label: "Public keyset (JWKS) URL",
                 url: self.tool.jwks(),
             },
@@ -138,6 +159,7 @@ impl App {
             "/jwks" | "/.well-known/jwks.json" => self.jwks.handle(req).await,
             LOGIN_PATH => self.login.handle(req).await,
             LAUNCH_PATH | ACTIVITY_PATH => self.launch.handle(req).await,
+            DEEP_LINK_PATH => self.deep_link.handle(req).await,
             _ => ApiError::new(404, "not_found", "there is nothing at this path")
                 .into_response(&lti_shared::http::request_id(&req)),
         }
