@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub mod backend;
+mod catalog;
 mod commands;
 pub mod error;
 mod output;
@@ -22,7 +23,7 @@ pub use error::CliError;
 #[command(
     name = "ltictl",
     version,
-    about = "Run the LTI tool locally and manage its platforms, consumers and keys",
+    about = "Run the LTI tool locally and manage its platforms, consumers, keys and catalog",
     after_help = "Exit codes: 0 success, 1 failure, 2 usage error."
 )]
 pub struct Cli {
@@ -71,6 +72,9 @@ pub enum Command {
     /// Manage the tool's signing keys.
     #[command(subcommand)]
     Keys(commands::KeysCommand),
+    /// Manage the activities offered for deep linking.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
 }
 
 /// Runs a parsed command line.
@@ -82,5 +86,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Platform(command) => commands::platform(&backend, &out, command).await,
         Command::Consumer(command) => commands::consumer(&backend, &out, command).await,
         Command::Keys(command) => commands::keys(&backend, &out, command).await,
+        Command::Catalog(command) => catalog::catalog(&backend, &out, command).await,
     }
 }
