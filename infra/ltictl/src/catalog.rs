@@ -29,7 +29,7 @@ pub enum CatalogCommand {
         activity_url: String,
         /// The maximum score: makes the activity gradable (the platform creates a gradebook
         /// column for it).
-        #[arg(long, value_name = "POINTS")]
+        #[arg(long, value_name = "POINTS", allow_negative_numbers = true)]
         score_maximum: Option<f64>,
         /// A custom parameter the platform sends back on every launch, `NAME=VALUE`
         /// (repeatable).
