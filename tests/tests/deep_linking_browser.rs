@@ -322,7 +322,10 @@ return {
 "##;
 
 #[derive(Debug, Clone, serde::Deserialize)]
-#[allow(dead_code, reason = "heading is read through Debug in failure messages")]
+#[allow(
+    dead_code,
+    reason = "heading is read through Debug in failure messages"
+)]
 struct FrameView {
     url: String,
     heading: Option<String>,
