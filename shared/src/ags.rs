@@ -754,7 +754,7 @@ impl AgsClient {
     }
 }
 
-/// The AGS scopes to ask a token for: the AGS scopes the launch granted.
+/// The scopes to ask a token for: the AGS and NRPS scopes among `granted`, sorted.
 fn token_scopes(granted: &[String]) -> Vec<String> {
     let mut scopes: Vec<String> = granted
         .iter()
@@ -891,10 +891,10 @@ mod tests {
     }
 
     #[test]
-    fn token_scopes_keep_only_ags_scopes_sorted() {
+    fn token_scopes_keep_only_service_scopes_sorted() {
         let granted = vec![
             SCOPE_SCORE.to_owned(),
-            "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly".to_owned(),
+            "https://example.com/not-a-service-scope".to_owned(),
             SCOPE_LINEITEM.to_owned(),
             SCOPE_SCORE.to_owned(),
         ];

@@ -253,6 +253,12 @@ impl LaunchError {
             Key(KeyLookupError::KeySetUnavailable { .. }) | Store(_) => {
                 "The tool cannot complete launches right now. Try again in a few minutes; if it persists, tell your LMS administrator."
             }
+            WrongEndpoint("LtiDeepLinkingRequest") => {
+                "The platform sent a content selection (deep linking) request to the tool's launch URL. Ask your LMS administrator to set the tool's deep linking URL (and redirect URL) to the tool's /deep-link address."
+            }
+            WrongEndpoint(_) => {
+                "The platform sent an ordinary launch to the tool's deep linking URL. Ask your LMS administrator to set the tool's target link URL to the tool's /launch address and keep /deep-link for content selection only."
+            }
             _ => {
                 "The platform sent a launch this tool cannot accept. Try again from your course; if it keeps failing, tell your LMS administrator the reason code."
             }

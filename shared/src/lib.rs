@@ -7,9 +7,11 @@
 //! tool in `infra/` are thin shells around this crate.
 
 pub mod ags;
+pub mod catalog;
 pub mod claims;
 pub mod clock;
 pub mod config;
+pub mod deep_link;
 pub mod delivery;
 pub mod dynamic_registration;
 pub mod http;

@@ -4,6 +4,8 @@
 
 use askama::Template;
 
+pub mod deep_link;
+
 /// Renders a template; a rendering failure becomes a plain message (it cannot happen with
 /// these templates, but a handler must never fail to answer).
 pub fn render<T: Template>(page: &T) -> String {

@@ -8,6 +8,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::catalog::{CatalogItem, CatalogItemId};
 use crate::ids::{ClientId, ConsumerKey, ContextId, DeliveryId, Issuer, ResourceLinkId, UserId};
 use crate::keys::KeySet;
 use crate::model::{
@@ -90,6 +91,20 @@ pub trait ConsumerRegistry: Send + Sync {
     async fn remove_consumer(&self, key: &ConsumerKey) -> Result<(), StoreError>;
 }
 
+/// The catalog of activities the tool offers for deep linking, keyed by item id.
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    /// Adds an item; [`StoreError::AlreadyExists`] if its id is taken.
+    async fn add_catalog_item(&self, item: &CatalogItem) -> Result<(), StoreError>;
+    /// The item with this id.
+    async fn catalog_item(&self, id: &CatalogItemId) -> Result<Option<CatalogItem>, StoreError>;
+    /// Every item, ordered by id.
+    async fn catalog_items(&self) -> Result<Vec<CatalogItem>, StoreError>;
+    /// Removes an item; [`StoreError::NotFound`] if there is none. Links already placed in
+    /// courses keep pointing at the id, so their launches then say the item was removed.
+    async fn remove_catalog_item(&self, id: &CatalogItemId) -> Result<(), StoreError>;
+}
+
 /// What launches record: users, contexts, resource links and attempts.
 #[async_trait]
 pub trait LaunchRecords: Send + Sync {
@@ -159,6 +174,9 @@ pub enum ItemKind {
     /// An LTI Dynamic Registration waiting for the administrator's confirmation (the checked
     /// platform configuration and the registration token), consumed once.
     PendingRegistration,
+    /// A verified deep-linking request kept between showing the picker and the selection
+    /// POST, under a random id the picker's form carries; taken once.
+    DeepLinkRequest,
 }
 
 impl ItemKind {
@@ -171,6 +189,7 @@ impl ItemKind {
             ItemKind::PlatformKeys => "platform-keys",
             ItemKind::AccessToken => "access-token",
             ItemKind::PendingRegistration => "pending-registration",
+            ItemKind::DeepLinkRequest => "deep-link-request",
         }
     }
 }
@@ -324,8 +343,11 @@ pub trait Outbox: Send + Sync {
 
 /// The storage ports, implemented together by each store adapter.
 pub trait Store:
-    PlatformRegistry + ConsumerRegistry + LaunchRecords + ExpiringItems + Outbox
+    PlatformRegistry + ConsumerRegistry + LaunchRecords + ExpiringItems + Outbox + Catalog
 {
 }
 
-impl<T: PlatformRegistry + ConsumerRegistry + LaunchRecords + ExpiringItems + Outbox> Store for T {}
+impl<T> Store for T where
+    T: PlatformRegistry + ConsumerRegistry + LaunchRecords + ExpiringItems + Outbox + Catalog
+{
+}

@@ -925,6 +925,12 @@ impl LaunchOutcome {
     }
 }
 
+/// The claims of a compact JWS, decoded without verification; `None` if it is not one.
+fn decode_jwt_claims(token: &str) -> Option<Value> {
+    let payload = token.split('.').nth(1)?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+}
+
 /// Decodes a compact JWS's header and claims **without verifying** it (for assertions on
 /// what the platform sent). Panics if `token` is not three base64url JSON parts.
 pub fn decode_unverified(token: &str) -> (Value, Value) {
@@ -1047,6 +1053,8 @@ struct State {
     last_auth_request: Option<HashMap<String, String>>,
     jwks_max_age: Option<u64>,
     browser: BrowserState,
+    /// Every `JWT` posted to `/deep-link-return`, oldest first.
+    deep_link_responses: Vec<String>,
 }
 
 struct Inner {
@@ -1129,6 +1137,7 @@ impl PlatformBuilder {
                 last_auth_request: None,
                 jwks_max_age: None,
                 browser: BrowserState::default(),
+                deep_link_responses: Vec::new(),
             }),
             jwks_fetches: AtomicUsize::new(0),
             jwks_down: AtomicBool::new(false),
@@ -1918,7 +1927,45 @@ impl FakePlatform {
     }
 }
 
+/// Where the platform receives deep-linking responses ([`FakePlatform::deep_link_return_url`]).
+pub const DEEP_LINK_RETURN_PATH: &str = "/deep-link-return";
+
+impl FakePlatform {
+    /// The platform's `deep_link_return_url` (Deep Linking 2.0 §4.4.1): a POST of a form with
+    /// `JWT` there is recorded ([`FakePlatform::deep_link_responses`]) and answered with a page
+    /// saying how many content items it carried (`#received`), not verified: the tests verify
+    /// the token themselves, independently of the tool.
+    pub fn deep_link_return_url(&self) -> String {
+        format!("{}{DEEP_LINK_RETURN_PATH}", self.inner.issuer)
+    }
+
+    /// Every `JWT` posted to [`FakePlatform::deep_link_return_url`], oldest first.
+    pub fn deep_link_responses(&self) -> Vec<String> {
+        self.state().deep_link_responses.clone()
+    }
+}
+
 impl Inner {
+    /// `POST /deep-link-return`: records the deep-linking response.
+    fn receive_deep_link_response(&self, form: &HashMap<String, String>) -> Response<Full<Bytes>> {
+        let Some(jwt) = form.get("JWT") else {
+            return plain(StatusCode::BAD_REQUEST, "no JWT was posted");
+        };
+        let items = decode_jwt_claims(jwt)
+            .and_then(|claims| {
+                claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+                    .as_array()
+                    .map(Vec::len)
+            })
+            .unwrap_or(0);
+        self.lock().deep_link_responses.push(jwt.clone());
+        html(format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Content added</title></head>\n\
+             <body><h1 id=\"heading\">Deep linking response received</h1>\
+             <p id=\"received\">{items}</p></body></html>\n"
+        ))
+    }
+
     /// `GET /course?launch=ID`: the course page of [`FakePlatform::prepare_browser_launch`].
     fn course_page(&self, query: &HashMap<String, String>) -> Response<Full<Bytes>> {
         let course = query
@@ -2112,6 +2159,7 @@ async fn route(inner: &Inner, request: Request<Incoming>) -> Response<Full<Bytes
         (Method::GET, "/course") => inner.course_page(&form(query.as_bytes())),
         (Method::GET, "/storage-frame") => html(STORAGE_FRAME_PAGE.to_owned()),
         (Method::POST, "/storage-log") => inner.log_storage_message(&body),
+        (Method::POST, DEEP_LINK_RETURN_PATH) => inner.receive_deep_link_response(&form(&body)),
         (_, "/token") => json_response(
             StatusCode::NOT_IMPLEMENTED,
             &json!({"error": "unsupported_grant_type",

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, Response};
 use lti_shared::claims::MessageType;
 use lti_shared::clock::Clock;
+use lti_shared::deep_link::placed_item;
 use lti_shared::http::{html_response, is_same_origin_post, param, params, request_id, set_cookie};
 use lti_shared::ids::DeploymentId;
 use lti_shared::launch::{
@@ -23,11 +24,12 @@ use lti_shared::login::{issued_login, state_cookie_name};
 use lti_shared::lti11::{Lti11Error, Lti11Verifier, is_lti11_launch, lti11_continuity};
 use lti_shared::oauth1::collect_params;
 use lti_shared::pages::{Activity, AutoSubmit, ErrorPage, NewWindow, StorageLaunch, render};
-use lti_shared::ports::{KeyStore, LaunchRecords};
+use lti_shared::ports::{Catalog, KeyStore, LaunchRecords};
 use lti_shared::record::{LaunchFacts, record_launch};
 use lti_shared::roles::Roles;
 use lti_shared::session::{self, SESSION_LIFETIME, SessionClaims};
 use lti_shared::tool::{ACTIVITY_PATH, ToolUrls};
+use url::Url;
 
 /// The Platform Storage key a state is kept under (the login function stores it there).
 fn storage_key(state: &str) -> String {
@@ -40,6 +42,7 @@ pub struct Launch {
     lti11: Lti11Verifier,
     records: Arc<dyn LaunchRecords>,
     keys: Arc<dyn KeyStore>,
+    catalog: Arc<dyn Catalog>,
     tool: ToolUrls,
 }
 
@@ -111,6 +114,7 @@ impl Launch {
         lti11: Lti11Verifier,
         records: Arc<dyn LaunchRecords>,
         keys: Arc<dyn KeyStore>,
+        catalog: Arc<dyn Catalog>,
         tool: ToolUrls,
     ) -> Self {
         Self {
@@ -118,6 +122,7 @@ impl Launch {
             lti11,
             records,
             keys,
+            catalog,
             tool,
         }
     }
@@ -213,6 +218,13 @@ impl Launch {
         let Some(mut facts) = launch.facts() else {
             return refused(&LaunchError::MissingClaim("resource_link"), id);
         };
+        let activity = match self
+            .activity_for(launch.claims().target_link_uri.as_deref(), id)
+            .await
+        {
+            Ok(activity) => activity,
+            Err(response) => return response,
+        };
         facts.continues = lti11_continuity(&launch, self.keys.as_ref()).await;
         tracing::info!(
             request_id = id,
@@ -221,7 +233,7 @@ impl Launch {
             "launch verified"
         );
         let mut response = self
-            .hand_off(facts, Some(launch.deployment_id().clone()), id)
+            .hand_off(facts, Some(launch.deployment_id().clone()), activity, id)
             .await;
         // The state has been used; tell the browser to drop its cookie.
         set_cookie(
@@ -234,12 +246,50 @@ impl Launch {
         response
     }
 
-    /// Records a verified launch (LTI 1.3 or 1.1) and hands the browser to the activity with an
-    /// auto-submitting form carrying the `lti_session` token.
+    /// Where a launch with this `target_link_uri` goes: the activity of the catalog item a
+    /// deep-linked target names (`/launch?item=<id>`), else the built-in activity. A named item
+    /// that is no longer in the catalog is refused with a page that says so.
+    async fn activity_for(&self, target: Option<&str>, id: &str) -> Result<Url, Response<Body>> {
+        let item_id = match target.map(|t| placed_item(&self.tool, t)) {
+            None | Some(Ok(None)) => return Ok(self.tool.activity()),
+            Some(Ok(Some(item_id))) => item_id,
+            Some(Err(error)) => {
+                tracing::info!(request_id = id, %error, "launch refused: invalid item");
+                return Err(error_page(
+                    400,
+                    "This activity link is not valid",
+                    "The link names an activity id this tool never issues. Ask your instructor to place the activity again from the tool's list.",
+                    "ITEM_INVALID",
+                    id,
+                ));
+            }
+        };
+        match self.catalog.catalog_item(&item_id).await {
+            Ok(Some(item)) => Ok(item.activity_url),
+            Ok(None) => {
+                tracing::info!(request_id = id, item = %item_id, "launch refused: item removed");
+                Err(error_page(
+                    404,
+                    "This activity is no longer available",
+                    &format!(
+                        "The activity placed here ({item_id}) was removed from the tool's catalog. Ask your instructor to replace the link with another activity, or the tool's administrator to add it back (ltictl catalog add --id {item_id} …)."
+                    ),
+                    "ITEM_REMOVED",
+                    id,
+                ))
+            }
+            Err(error) => Err(unavailable(id, "cannot read the catalog", &error)),
+        }
+    }
+
+    /// Records a verified launch (LTI 1.3 or 1.1) and hands the browser to `activity` with an
+    /// auto-submitting form carrying the `lti_session` token, whose audience is the activity's
+    /// origin.
     async fn hand_off(
         &self,
         facts: LaunchFacts,
         deployment_id: Option<DeploymentId>,
+        activity: Url,
         id: &str,
     ) -> Response<Body> {
         let now = self.clock().now();
@@ -256,7 +306,6 @@ impl Launch {
             Ok(keys) => keys,
             Err(error) => return unavailable(id, "cannot read the signing keys", &error),
         };
-        let activity = self.tool.activity();
         let claims = SessionClaims {
             iss: self.tool.origin_string(),
             aud: activity.origin().ascii_serialization(),
@@ -323,7 +372,8 @@ impl Launch {
             roles = %launch.roles(),
             "LTI 1.1 launch verified"
         );
-        self.hand_off(launch.facts(), None, id).await
+        self.hand_off(launch.facts(), None, self.tool.activity(), id)
+            .await
     }
 
     /// The origin Platform Storage messages go to: the platform's authorization endpoint's.

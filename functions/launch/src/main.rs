@@ -46,8 +46,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let handler = Arc::new(Launch::new(
         verifier,
         lti11,
-        store,
+        store.clone(),
         keys,
+        store,
         ToolUrls::new(&public_url),
     ));
     lambda_http::run(service_fn(move |req| {

@@ -54,8 +54,9 @@ fn handler(dir: &std::path::Path) -> Launch {
     Launch::new(
         verifier,
         lti11,
-        store,
+        store.clone(),
         keys,
+        store,
         ToolUrls::new(&url::Url::parse(TOOL).unwrap()),
     )
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub mod backend;
+mod catalog;
 mod commands;
 pub mod error;
 mod lms;
@@ -24,7 +25,7 @@ pub use error::CliError;
 #[command(
     name = "ltictl",
     version,
-    about = "Run the LTI tool locally and manage its platforms, consumers and keys",
+    about = "Run the LTI tool locally and manage its platforms, consumers, keys and catalog",
     after_help = "Exit codes: 0 success, 1 failure, 2 usage error."
 )]
 pub struct Cli {
@@ -93,6 +94,9 @@ pub enum Command {
     /// Print what an LMS administrator enters to register the tool (Canvas JSON, or the
     /// Moodle, Sakai, Blackboard and Brightspace form values).
     Config(lms::ConfigArgs),
+    /// Manage the activities offered for deep linking.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
 }
 
 /// Runs a parsed command line.
@@ -111,5 +115,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Outcomes(command) => outcomes_cmd::outcomes(&backend, &out, command).await,
         Command::Resource(command) => outcomes_cmd::resource(&backend, &out, command).await,
         Command::Config(args) => lms::run(&args, cli.json),
+        Command::Catalog(command) => catalog::catalog(&backend, &out, command).await,
     }
 }

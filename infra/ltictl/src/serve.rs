@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use deep_link::DeepLink;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -27,7 +28,8 @@ use lti_shared::lti11::{Lti11Policy, Lti11Verifier};
 use lti_shared::platform_keys::{KeyCachePolicy, PlatformKeys};
 use lti_shared::registry_cache::CachedRegistry;
 use lti_shared::tool::{
-    ACTIVITY_PATH, CANVAS_CONFIG_PATH, LAUNCH_PATH, LOGIN_PATH, REGISTER_PATH, ToolUrls,
+    ACTIVITY_PATH, CANVAS_CONFIG_PATH, DEEP_LINK_PATH, LAUNCH_PATH, LOGIN_PATH, REGISTER_PATH,
+    ToolUrls,
 };
 use outcomes::Outcomes;
 use register::{Register, RegisterOptions};
@@ -89,6 +91,7 @@ pub struct App {
     launch: Launch,
     outcomes: Outcomes,
     register: Register,
+    deep_link: DeepLink,
     tool: ToolUrls,
 }
 
@@ -129,8 +132,22 @@ impl App {
             clock: clock.clone(),
             policy: VerifyPolicy::default(),
         };
+        let deep_link_verifier = Verifier {
+            registry: registry.clone(),
+            items: store.clone(),
+            keys: verifier.keys.clone(),
+            clock: clock.clone(),
+            policy: VerifyPolicy::default(),
+        };
         Self {
             jwks: Jwks::new(backend.keys.clone(), clock.clone()),
+            deep_link: DeepLink::new(
+                deep_link_verifier,
+                store.clone(),
+                store.clone(),
+                backend.keys.clone(),
+                tool.clone(),
+            ),
             login: Login::new(registry, store.clone(), clock.clone(), tool.clone()),
             register: Register::new(
                 store.clone(),
@@ -155,8 +172,9 @@ impl App {
                     clock: clock.clone(),
                     policy: Lti11Policy::default(),
                 },
-                store,
+                store.clone(),
                 backend.keys.clone(),
+                store,
                 tool.clone(),
             ),
             outcomes: Outcomes::new(
@@ -191,6 +209,10 @@ impl App {
                 url: self.tool.launch(),
             },
             Endpoint {
+                label: "Deep linking URL",
+                url: self.tool.deep_link(),
+            },
+            Endpoint {
                 label: "Public keyset (JWKS) URL",
                 url: self.tool.jwks(),
             },
@@ -223,6 +245,7 @@ impl App {
                 self.outcomes.handle(req).await
             }
             REGISTER_PATH | CANVAS_CONFIG_PATH => self.register.handle(req).await,
+            DEEP_LINK_PATH => self.deep_link.handle(req).await,
             _ => ApiError::new(404, "not_found", "there is nothing at this path")
                 .into_response(&lti_shared::http::request_id(&req)),
         }

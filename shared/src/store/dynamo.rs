@@ -16,6 +16,7 @@
 //! | resource link | `RLINK#<scope>#<link_id>`         | `RLINK`                   |                                      |                     |
 //! | attempt       | `RLINK#<scope>#<link_id>`         | `ATTEMPT#<user>#<id>`     | `CTXUSER#<scope>#<context>#<user>`   | `<attempt id>`      |
 //! | expiring item | `ITEM#<kind>#<key>`               | `ITEM`                    |                                      |                     |
+//! | catalog item  | `CATALOG`                         | `ITEM#<item id>`          |                                      |                     |
 //!
 //! Expiring items carry `expires_ms` (epoch milliseconds), which every read and condition
 //! checks (`expires_ms > now`), and `ttl` (epoch seconds, rounded up), the table's TTL attribute.
@@ -40,6 +41,13 @@
 //! | create-if-absent (nonce replay)          | `PutItem` if `attribute_not_exists(pk) OR expires_ms <= now`         |
 //! | consume nonce + remove login state      | `TransactWriteItems`: the put above, and `DeleteItem`                |
 //! | take (one-time login state)              | `DeleteItem` if `expires_ms > now`, returning the old item           |
+//! | catalog item by id (launch of a placed item) | `GetItem` (consistent)                                           |
+//! | catalog, ordered by id (picker, ops)     | `Query pk = CATALOG, sk begins_with ITEM#` (consistent)              |
+//! | add / remove catalog item                | `PutItem` if `attribute_not_exists(pk)` / `DeleteItem` if exists     |
+//!
+//! The catalog is small (tens to hundreds of items) and changed only by operators, so it sits
+//! in one partition: listing it is a consistent query of the base table, which the
+//! deep-linking function may run without any index permission.
 //!
 //! Scores and grade deliveries (the outbox) are documented in [`outbox`]'s key design.
 //!
@@ -87,6 +95,8 @@ pub const GSI1SK: &str = "gsi1sk";
 pub const TTL: &str = "ttl";
 /// The exact expiry of an expiring item (epoch milliseconds).
 pub const EXPIRES_MS: &str = "expires_ms";
+
+mod catalog;
 
 type Item = HashMap<String, AttributeValue>;
 

@@ -37,12 +37,13 @@ store_contracts!(
     create_if_absent_and_remove_sixteen_concurrent_callers_exactly_one_created,
 );
 
-const ALL_KINDS: [ItemKind; 5] = [
+const ALL_KINDS: [ItemKind; 6] = [
     ItemKind::LoginState,
     ItemKind::Nonce,
     ItemKind::OAuthNonce,
     ItemKind::PlatformKeys,
     ItemKind::AccessToken,
+    ItemKind::DeepLinkRequest,
 ];
 
 async fn put_item_then_item_before_expiry_returns_value(fx: &StoreFixture) {

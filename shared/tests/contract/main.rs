@@ -17,6 +17,7 @@
 #[macro_use]
 mod support;
 
+mod catalog;
 mod consumers;
 mod items;
 mod keystore;

@@ -1,0 +1,446 @@
+//! The `deep-link` function: LTI Deep Linking 2.0 (`LtiDeepLinkingRequest` →
+//! `LtiDeepLinkingResponse`).
+//!
+//! `POST /deep-link` with an `id_token` is the platform's request (login sends the browser
+//! here when the target is the deep-link URL). It is verified through the one verification
+//! path ([`lti_shared::launch::Verifier`], with the same state-cookie and LTI Platform Storage
+//! binding as launches), then only instructors, content developers and administrators may go
+//! on; the settings the response needs are kept server-side under a random id
+//! ([`ItemKind::DeepLinkRequest`], one hour) and the picker is shown.
+//!
+//! `POST /deep-link` with that id is the picker's own form (same-origin only). The stored
+//! request is taken (once), the response JWT is signed with the tool's current key, and the
+//! browser posts it to the platform's `deep_link_return_url` with an auto-submitting form.
+
+use std::sync::Arc;
+
+use lambda_http::{Body, Request, Response};
+use lti_shared::catalog::CatalogItem;
+use lti_shared::claims::MessageType;
+use lti_shared::clock::Clock;
+use lti_shared::deep_link::{
+    DeepLinkRequest, Outcome, REQUEST_LIFETIME, SelectionError, choose, response_claims,
+};
+use lti_shared::http::{html_response, is_same_origin_post, param, params, request_id, set_cookie};
+use lti_shared::launch::{
+    BrowserBinding, ErrorClass, LaunchError, LaunchInput, Verifier, check_format,
+};
+use lti_shared::login::{issued_login, random_token, state_cookie_name};
+use lti_shared::pages::deep_link::{
+    ACTION_CANCEL, ACTION_FIELD, ACTION_SELECT, ITEM_FIELD, Picker, PickerItem, REQUEST_FIELD,
+};
+use lti_shared::pages::{AutoSubmit, ErrorPage, NewWindow, StorageLaunch, render};
+use lti_shared::ports::{Catalog, ExpiringItems, ItemKind, KeyStore};
+use lti_shared::tool::ToolUrls;
+
+/// What the user sees when the platform does not accept LTI resource links.
+const NOT_ACCEPTED: &str = "This tool adds activities to a course as LTI links, and this place in \
+     your course does not accept them. Return to the course and add the tool from a place that \
+     accepts external tool links (an assignment or module item, for example).";
+/// What the user sees when the catalog is empty.
+const EMPTY_CATALOG: &str = "The tool has no activities to offer yet. Ask the tool's \
+     administrator to add some (`ltictl catalog add`), then try again.";
+
+/// The handler and the ports it uses.
+pub struct DeepLink {
+    verifier: Verifier,
+    catalog: Arc<dyn Catalog>,
+    items: Arc<dyn ExpiringItems>,
+    keys: Arc<dyn KeyStore>,
+    tool: ToolUrls,
+}
+
+fn error_page(status: u16, heading: &str, advice: &str, code: &str, id: &str) -> Response<Body> {
+    html_response(
+        status,
+        render(&ErrorPage {
+            heading,
+            advice,
+            code,
+            request_id: id,
+        }),
+    )
+}
+
+fn refused(error: &LaunchError, id: &str) -> Response<Body> {
+    let status = match error.class() {
+        ErrorClass::BadRequest => 400,
+        ErrorClass::Unauthenticated => 401,
+        ErrorClass::Forbidden => 403,
+        ErrorClass::Unavailable => 503,
+    };
+    // The detail names the rule; it never contains the token or personal data.
+    if status >= 500 {
+        tracing::error!(request_id = id, code = error.code(), detail = %error, "deep linking request failed");
+    } else {
+        tracing::info!(request_id = id, code = error.code(), detail = %error, "deep linking request refused");
+    }
+    error_page(
+        status,
+        "This request was refused",
+        error.advice(),
+        error.code(),
+        id,
+    )
+}
+
+fn unavailable(id: &str, what: &str, error: &dyn std::fmt::Display) -> Response<Body> {
+    tracing::error!(request_id = id, %error, "{what}");
+    error_page(
+        503,
+        "The tool is temporarily unavailable",
+        "The tool cannot add activities right now. Try again in a few minutes; if it persists, tell your LMS administrator.",
+        "TEMPORARILY_UNAVAILABLE",
+        id,
+    )
+}
+
+fn picker_items(catalog: &[CatalogItem]) -> Vec<PickerItem<'_>> {
+    catalog
+        .iter()
+        .map(|item| PickerItem {
+            id: item.id.as_str(),
+            title: &item.title,
+            description: item.description.as_deref(),
+            grading: item.score_maximum.map(|max| format!("graded out of {max}")),
+        })
+        .collect()
+}
+
+impl DeepLink {
+    /// A handler over these ports.
+    pub fn new(
+        verifier: Verifier,
+        catalog: Arc<dyn Catalog>,
+        items: Arc<dyn ExpiringItems>,
+        keys: Arc<dyn KeyStore>,
+        tool: ToolUrls,
+    ) -> Self {
+        Self {
+            verifier,
+            catalog,
+            items,
+            keys,
+            tool,
+        }
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        self.verifier.clock.as_ref()
+    }
+
+    /// Answers one request. Never fails: every outcome is a response.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let id = request_id(&req);
+        if *req.method() != http::Method::POST {
+            return lti_shared::http::ApiError::method_not_allowed("POST").into_response(&id);
+        }
+        let params = params(&req);
+        if param(&params, REQUEST_FIELD).is_some() && param(&params, "id_token").is_none() {
+            self.selection(&req, &params, &id).await
+        } else {
+            self.request(&req, &params, &id).await
+        }
+    }
+
+    /// The platform's `LtiDeepLinkingRequest`: verify, check the role, show the picker.
+    async fn request(
+        &self,
+        req: &Request,
+        params: &[(String, String)],
+        id: &str,
+    ) -> Response<Body> {
+        let id_token = param(params, "id_token").unwrap_or_default();
+        let state = param(params, "state").unwrap_or_default();
+        let stored = param(params, "lti_storage_state");
+        let cookie = if state.is_empty() {
+            None
+        } else {
+            lti_shared::http::cookie(req, &state_cookie_name(state))
+        };
+
+        // No state cookie at all: try LTI Platform Storage first, exactly as a launch does.
+        let cookies_blocked = cookie.is_none()
+            && !lti_shared::http::has_cookie_with_prefix(req, &state_cookie_name(""));
+        if cookies_blocked && stored.is_none() && !state.is_empty() {
+            if let Err(error) = check_format(id_token, &self.verifier.policy) {
+                return refused(&error, id);
+            }
+            match issued_login(self.verifier.items.as_ref(), state, self.clock().now()).await {
+                Err(error) => return unavailable(id, "cannot read the login state", &error),
+                Ok(Some(issued)) => {
+                    let restart = issued.restart_url(&self.tool);
+                    let origin = self
+                        .verifier
+                        .registry
+                        .platform(&issued.issuer, &issued.client_id)
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|r| r.auth_url.origin().ascii_serialization());
+                    let page = match (&issued.storage_target, origin) {
+                        (Some(target), Some(origin)) => render(&StorageLaunch {
+                            target,
+                            platform_origin: &origin,
+                            key: &format!("lti_state_{state}"),
+                            action: self.tool.deep_link().as_str(),
+                            id_token,
+                            state,
+                            restart_url: restart.as_str(),
+                        }),
+                        _ => render(&NewWindow {
+                            restart_url: restart.as_str(),
+                        }),
+                    };
+                    return html_response(200, page);
+                }
+                Ok(None) => {}
+            }
+        }
+
+        // A state read back from Platform Storage counts only from the tool's own page.
+        let binding = match stored {
+            Some(value) if is_same_origin_post(req, &self.tool.origin_string()) => {
+                BrowserBinding::PlatformStorage(value)
+            }
+            Some(_) => BrowserBinding::Cookie(None),
+            None => BrowserBinding::Cookie(cookie.as_deref()),
+        };
+        let input = LaunchInput {
+            id_token,
+            state,
+            binding,
+        };
+        let launch = match self.verifier.verify(input, MessageType::DeepLinking).await {
+            Ok(launch) => launch,
+            Err(error) => return refused(&error, id),
+        };
+        let mut response = self.picker(&launch, id).await;
+        // The state has been used; tell the browser to drop its cookie.
+        set_cookie(
+            &mut response,
+            &format!(
+                "{}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=None; Partitioned",
+                state_cookie_name(state)
+            ),
+        );
+        response
+    }
+
+    /// The picker for a verified request, after the role check.
+    async fn picker(
+        &self,
+        launch: &lti_shared::launch::VerifiedLaunch,
+        id: &str,
+    ) -> Response<Body> {
+        let roles = launch.roles();
+        tracing::info!(
+            request_id = id,
+            issuer = %launch.registration().issuer,
+            roles = %roles,
+            "deep linking request verified"
+        );
+        if !roles.can_edit_content() {
+            tracing::info!(request_id = id, roles = %roles, "deep linking refused: role");
+            return error_page(
+                403,
+                "Only course staff can add activities",
+                "Choosing activities to add to a course is open to instructors, content developers and administrators. If you should be able to, ask your LMS administrator to check your role in this course.",
+                "ROLE_NOT_ALLOWED",
+                id,
+            );
+        }
+        let request = match DeepLinkRequest::from_launch(launch) {
+            Ok(request) => request,
+            Err(error) => {
+                tracing::info!(request_id = id, detail = %error, "deep linking request refused");
+                return error_page(
+                    400,
+                    "This request was refused",
+                    "The platform sent a content selection request this tool cannot answer. Tell your LMS administrator the reason code.",
+                    "INVALID_CLAIMS",
+                    id,
+                );
+            }
+        };
+        let catalog = if request.accepts_resource_links() {
+            match self.catalog.catalog_items().await {
+                Ok(catalog) => catalog,
+                Err(error) => return unavailable(id, "cannot read the catalog", &error),
+            }
+        } else {
+            Vec::new()
+        };
+        let key = match random_token() {
+            Ok(key) => key,
+            Err(error) => return unavailable(id, "cannot make a request id", &error),
+        };
+        let stored = match serde_json::to_string(&request) {
+            Ok(text) => text,
+            Err(error) => return unavailable(id, "cannot store the request", &error),
+        };
+        let now = self.clock().now();
+        if let Err(error) = self
+            .items
+            .put_item(
+                ItemKind::DeepLinkRequest,
+                &key,
+                &stored,
+                now + REQUEST_LIFETIME,
+            )
+            .await
+        {
+            return unavailable(id, "cannot store the request", &error);
+        }
+        let (heading, notice) = match (request.accepts_resource_links(), catalog.is_empty()) {
+            (false, _) => ("Nothing to add here", NOT_ACCEPTED),
+            (true, true) => ("No activities yet", EMPTY_CATALOG),
+            (true, false) => ("Add activities", ""),
+        };
+        html_response(
+            200,
+            render(&Picker {
+                heading,
+                notice,
+                action: self.tool.deep_link().as_str(),
+                request_key: &key,
+                items: picker_items(&catalog),
+                multiple: request.accept_multiple,
+            }),
+        )
+    }
+
+    /// The picker's form: build, sign and return the response.
+    async fn selection(
+        &self,
+        req: &Request,
+        params: &[(String, String)],
+        id: &str,
+    ) -> Response<Body> {
+        // Only the tool's own picker page may submit a selection: a form from another site
+        // must not be able to return content in someone's name.
+        if !is_same_origin_post(req, &self.tool.origin_string()) {
+            tracing::info!(
+                request_id = id,
+                "deep linking selection refused: cross-site post"
+            );
+            return error_page(
+                403,
+                "This selection was refused",
+                "The selection did not come from this tool's own page. Start again from your course.",
+                "CROSS_SITE_POST",
+                id,
+            );
+        }
+        let key = param(params, REQUEST_FIELD).unwrap_or_default();
+        let now = self.clock().now();
+        let stored = match self
+            .items
+            .take_item(ItemKind::DeepLinkRequest, key, now)
+            .await
+        {
+            Ok(Some(stored)) => stored,
+            Ok(None) => {
+                tracing::info!(
+                    request_id = id,
+                    "deep linking selection refused: unknown request"
+                );
+                return error_page(
+                    400,
+                    "This selection has expired",
+                    "The page was open too long, or this selection was already sent. Go back to your course and start adding the activity again.",
+                    "SELECTION_EXPIRED",
+                    id,
+                );
+            }
+            Err(error) => return unavailable(id, "cannot read the request", &error),
+        };
+        let request: DeepLinkRequest = match serde_json::from_str(&stored) {
+            Ok(request) => request,
+            Err(error) => return unavailable(id, "cannot read the stored request", &error),
+        };
+        let action = param(params, ACTION_FIELD).unwrap_or_default();
+        let picked: Vec<&str> = params
+            .iter()
+            .filter(|(name, _)| name == ITEM_FIELD)
+            .map(|(_, value)| value.as_str())
+            .collect();
+        let catalog = if action == ACTION_SELECT && !picked.is_empty() {
+            match self.catalog.catalog_items().await {
+                Ok(catalog) => catalog,
+                Err(error) => return unavailable(id, "cannot read the catalog", &error),
+            }
+        } else {
+            Vec::new()
+        };
+        let chosen;
+        let failure;
+        let outcome = match action {
+            ACTION_SELECT => match choose(&request, &catalog, &picked) {
+                Ok(items) => {
+                    chosen = items;
+                    Outcome::Selected(&chosen)
+                }
+                Err(error) => {
+                    tracing::info!(request_id = id, detail = %error, "deep linking selection refused");
+                    failure = selection_failure(&error);
+                    Outcome::Failed {
+                        message: &failure,
+                        log: "the selection could not be returned",
+                    }
+                }
+            },
+            ACTION_CANCEL => Outcome::Cancelled,
+            _ if !request.accepts_resource_links() => Outcome::Failed {
+                message: "This tool adds LTI links, which this place in the course does not accept.",
+                log: "ltiResourceLink is not in accept_types",
+            },
+            _ => Outcome::Failed {
+                message: "The tool has no activities to offer yet.",
+                log: "the tool's catalog is empty",
+            },
+        };
+        let nonce = match random_token() {
+            Ok(nonce) => nonce,
+            Err(error) => return unavailable(id, "cannot make a nonce", &error),
+        };
+        let claims = response_claims(&request, &self.tool, outcome, now, nonce);
+        let keys = match self.keys.signing_keys().await {
+            Ok(keys) => keys,
+            Err(error) => return unavailable(id, "cannot read the signing keys", &error),
+        };
+        let jwt = match keys.sign_jwt(&claims) {
+            Ok(jwt) => jwt,
+            Err(error) => return unavailable(id, "cannot sign the response", &error),
+        };
+        tracing::info!(
+            request_id = id,
+            items = claims.content_items.len(),
+            error = claims.errormsg.is_some(),
+            "deep linking response sent"
+        );
+        html_response(
+            200,
+            render(&AutoSubmit {
+                title: "Returning to your course…",
+                action: request.return_url.as_str(),
+                fields: vec![("JWT", &jwt)],
+            }),
+        )
+    }
+}
+
+/// The `errormsg` for a selection that cannot be returned.
+fn selection_failure(error: &SelectionError) -> String {
+    match error {
+        SelectionError::ResourceLinksNotAccepted => {
+            "This tool adds LTI links, which this place in the course does not accept.".to_owned()
+        }
+        SelectionError::SeveralNotAccepted(_) => {
+            "Only one activity can be added here; choose one.".to_owned()
+        }
+        SelectionError::UnknownItem(item) => {
+            format!("The activity {item} is no longer offered by the tool; choose another one.")
+        }
+    }
+}
