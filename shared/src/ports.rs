@@ -177,6 +177,8 @@ pub enum ItemKind {
     /// A verified deep-linking request kept between showing the picker and the selection
     /// POST, under a random id the picker's form carries; taken once.
     DeepLinkRequest,
+    /// A context's roster from the platform's membership service, cached for the views.
+    Roster,
 }
 
 impl ItemKind {
@@ -190,6 +192,7 @@ impl ItemKind {
             ItemKind::AccessToken => "access-token",
             ItemKind::PendingRegistration => "pending-registration",
             ItemKind::DeepLinkRequest => "deep-link-request",
+            ItemKind::Roster => "roster",
         }
     }
 }

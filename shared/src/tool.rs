@@ -18,6 +18,8 @@ pub const ACTIVITY_PATH: &str = "/activity";
 pub const REGISTER_PATH: &str = "/register";
 /// Path of the Canvas developer-key JSON configuration.
 pub const CANVAS_CONFIG_PATH: &str = "/config/canvas.json";
+/// The course views (instructors' attempts view, learners' history, roster, CSV).
+pub const VIEWS_PATH: &str = "/views";
 
 /// The tool's public URLs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +77,11 @@ impl ToolUrls {
     /// The demo activity.
     pub fn activity(&self) -> Url {
         self.at(ACTIVITY_PATH)
+    }
+
+    /// The course views: where course staff land after a launch.
+    pub fn views(&self) -> Url {
+        self.at(VIEWS_PATH)
     }
 
     /// LTI Dynamic Registration initiation URL.

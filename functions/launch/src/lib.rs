@@ -284,7 +284,7 @@ impl Launch {
 
     /// Records a verified launch (LTI 1.3 or 1.1) and hands the browser to `activity` with an
     /// auto-submitting form carrying the `lti_session` token, whose audience is the activity's
-    /// origin.
+    /// origin. Course staff land on the resource's attempts view instead.
     async fn hand_off(
         &self,
         facts: LaunchFacts,
@@ -292,6 +292,11 @@ impl Launch {
         activity: Url,
         id: &str,
     ) -> Response<Body> {
+        let activity = if facts.roles.is_instructor() {
+            self.tool.views()
+        } else {
+            activity
+        };
         let now = self.clock().now();
         let platform = facts.scope.clone();
         let user_id = facts.user_id.clone();

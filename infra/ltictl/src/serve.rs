@@ -29,9 +29,10 @@ use lti_shared::platform_keys::{KeyCachePolicy, PlatformKeys};
 use lti_shared::registry_cache::CachedRegistry;
 use lti_shared::tool::{
     ACTIVITY_PATH, CANVAS_CONFIG_PATH, DEEP_LINK_PATH, LAUNCH_PATH, LOGIN_PATH, REGISTER_PATH,
-    ToolUrls,
+    ToolUrls, VIEWS_PATH,
 };
 use outcomes::Outcomes;
+use views::Views;
 use register::{Register, RegisterOptions};
 use tokio::net::TcpListener;
 use url::Url;
@@ -90,6 +91,7 @@ pub struct App {
     login: Login,
     launch: Launch,
     outcomes: Outcomes,
+    views: Views,
     register: Register,
     deep_link: DeepLink,
     tool: ToolUrls,
@@ -177,6 +179,24 @@ impl App {
                 store,
                 tool.clone(),
             ),
+            views: Views::new(
+                backend.store.clone(),
+                backend.keys.clone(),
+                deliverer.clone(),
+                Arc::new(
+                    lti_shared::ags::AgsClient::with_timeout(
+                        backend.store.clone(),
+                        clock.clone(),
+                        options.policy.request_timeout,
+                    )
+                    .unwrap_or_else(|error| {
+                        eprintln!("ltictl: the platform client cannot start: {error}");
+                        std::process::exit(1)
+                    }),
+                ),
+                clock.clone(),
+                tool.clone(),
+            ),
             outcomes: Outcomes::new(
                 deliverer,
                 backend.store.clone(),
@@ -245,6 +265,9 @@ impl App {
                 self.outcomes.handle(req).await
             }
             REGISTER_PATH | CANVAS_CONFIG_PATH => self.register.handle(req).await,
+            path if path == VIEWS_PATH || path.starts_with("/views/") => {
+                self.views.handle(req).await
+            }
             DEEP_LINK_PATH => self.deep_link.handle(req).await,
             _ => ApiError::new(404, "not_found", "there is nothing at this path")
                 .into_response(&lti_shared::http::request_id(&req)),

@@ -37,13 +37,15 @@ store_contracts!(
     create_if_absent_and_remove_sixteen_concurrent_callers_exactly_one_created,
 );
 
-const ALL_KINDS: [ItemKind; 6] = [
+const ALL_KINDS: [ItemKind; 8] = [
     ItemKind::LoginState,
     ItemKind::Nonce,
     ItemKind::OAuthNonce,
     ItemKind::PlatformKeys,
     ItemKind::AccessToken,
     ItemKind::DeepLinkRequest,
+    ItemKind::PendingRegistration,
+    ItemKind::Roster,
 ];
 
 async fn put_item_then_item_before_expiry_returns_value(fx: &StoreFixture) {

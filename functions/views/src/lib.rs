@@ -1,0 +1,591 @@
+//! The `views` function: what people in a course see of the tool's records.
+//!
+//! - **Course staff** (instructors, TAs, administrators) land here from a launch: the resource
+//!   link's attempts with each learner's name (or a neutral label when the platform sent
+//!   none), score and grade delivery status; class statistics that leave out Transient and
+//!   TestUser attempts (shown apart); a CSV download; resending one or every failed grade
+//!   through the outcomes pipeline; and, when the launch granted Names and Roles, the learners
+//!   of the course who have not launched yet.
+//! - **Learners** see their own attempts on the resource and nothing about anyone else.
+//!
+//! Every request is a form POST carrying the `lti_session` the launch issued, and everything
+//! shown is bound to that session's platform, resource link and context: no request names
+//! another course, resource or learner, so none can reach one. (A resend names a delivery,
+//! which must belong to the session's resource link.)
+
+use std::sync::Arc;
+
+use lambda_http::{Body, Request, Response};
+use lti_shared::ags::{AgsClient, Member};
+use lti_shared::clock::Clock;
+use lti_shared::delivery::Deliverer;
+use lti_shared::http::{html_response, param, params, request_id, response};
+use lti_shared::ids::DeliveryId;
+use lti_shared::outbox::DeliveryStatus;
+use lti_shared::pages::{ErrorPage, render};
+use lti_shared::ports::{ItemKind, KeyStore, Store, StoreError};
+use lti_shared::roles::RoleMap;
+use lti_shared::session::{self, SessionClaims, SessionError};
+use lti_shared::tool::{VIEWS_PATH, ToolUrls};
+use lti_shared::view_pages::{LearnerView, RosterRow, RosterView, Row, StaffView, Stats};
+use lti_shared::views::{AttemptLine, class_stats, neutral_label, not_launched};
+use time::OffsetDateTime;
+
+/// How long a fetched roster is shown before it is fetched again.
+pub const ROSTER_CACHE: time::Duration = time::Duration::minutes(10);
+
+/// The handler, holding the ports it uses.
+pub struct Views {
+    store: Arc<dyn Store>,
+    keys: Arc<dyn KeyStore>,
+    deliverer: Arc<Deliverer>,
+    ags: Arc<AgsClient>,
+    clock: Arc<dyn Clock>,
+    tool: ToolUrls,
+}
+
+fn page(status: u16, heading: &str, advice: &str, code: &str, id: &str) -> Response<Body> {
+    html_response(
+        status,
+        render(&ErrorPage {
+            heading,
+            advice,
+            code,
+            request_id: id,
+        }),
+    )
+}
+
+fn unavailable(id: &str, error: &dyn std::fmt::Display) -> Response<Body> {
+    tracing::error!(request_id = id, %error, "views: storage failure");
+    page(
+        503,
+        "The tool cannot reach its data right now",
+        "Try again in a minute; tell your administrator if it persists.",
+        "TEMPORARILY_UNAVAILABLE",
+        id,
+    )
+}
+
+fn staff_only(id: &str) -> Response<Body> {
+    page(
+        403,
+        "Only course staff can do this",
+        "This page is for the course's instructors and teaching assistants.",
+        "STAFF_ONLY",
+        id,
+    )
+}
+
+fn when(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+fn number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+fn percent(value: Option<f64>) -> String {
+    value.map_or_else(|| "–".to_owned(), |v| format!("{v:.1}%"))
+}
+
+/// A line as a table row.
+fn row(line: &AttemptLine) -> Row {
+    let (status, detail, resend) = match &line.delivery {
+        None => (String::new(), String::new(), None),
+        Some(d) => {
+            let detail = match d.status {
+                DeliveryStatus::Delivered => d.delivered_at.map(when).unwrap_or_default(),
+                _ => d.last_error.clone().unwrap_or_default(),
+            };
+            let resend = (d.status != DeliveryStatus::Delivered).then(|| d.id.to_string());
+            (d.status.as_str().to_owned(), detail, resend)
+        }
+    };
+    Row {
+        learner: line.learner.clone(),
+        sis_id: line.sis_id.clone().unwrap_or_default(),
+        attempt: line.attempt.key.attempt_id.to_string(),
+        started: when(line.attempt.started_at),
+        last_activity: when(line.attempt.last_activity_at),
+        score: line
+            .attempt
+            .score
+            .as_ref()
+            .map(|s| format!("{} / {}", number(s.given), number(s.maximum)))
+            .unwrap_or_default(),
+        status,
+        status_detail: detail,
+        resend,
+    }
+}
+
+impl Views {
+    /// A handler over its ports.
+    pub fn new(
+        store: Arc<dyn Store>,
+        keys: Arc<dyn KeyStore>,
+        deliverer: Arc<Deliverer>,
+        ags: Arc<AgsClient>,
+        clock: Arc<dyn Clock>,
+        tool: ToolUrls,
+    ) -> Self {
+        Self {
+            store,
+            keys,
+            deliverer,
+            ags,
+            clock,
+            tool,
+        }
+    }
+
+    /// Answers one request. Never fails: every outcome is a response.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let id = request_id(&req);
+        if req.method() != http::Method::POST {
+            return page(
+                405,
+                "Open this page from your course",
+                "The course views open from a launch of the tool in your course.",
+                "METHOD_NOT_ALLOWED",
+                &id,
+            );
+        }
+        let form = params(&req);
+        let token = param(&form, "lti_session").unwrap_or_default();
+        let claims = match self.session(token).await {
+            Ok(claims) => claims,
+            Err(Some(error)) => {
+                tracing::info!(request_id = id, %error, "views: session refused");
+                let expired = matches!(error, SessionError::Expired);
+                return page(
+                    401,
+                    if expired {
+                        "Your session has expired"
+                    } else {
+                        "This page needs a launch from your course"
+                    },
+                    "Open the tool again from your course.",
+                    if expired { "SESSION_EXPIRED" } else { "SESSION_INVALID" },
+                    &id,
+                );
+            }
+            Err(None) => return unavailable(&id, &"the signing keys cannot be read"),
+        };
+        let staff = claims.roles.is_instructor();
+        let path = req.uri().path();
+        match path.strip_prefix(VIEWS_PATH) {
+            Some("" | "/") if staff => self.staff(token, &claims, None, &id).await,
+            Some("" | "/") => self.learner(&claims, &id).await,
+            Some("/csv") if staff => self.csv(&claims, &id).await,
+            Some("/resend") if staff => self.resend(token, &claims, &form, &id).await,
+            Some("/roster") if staff => {
+                let refresh = param(&form, "refresh") == Some("1");
+                self.roster(token, &claims, refresh, &id).await
+            }
+            Some("/csv" | "/resend" | "/roster") => staff_only(&id),
+            _ => page(
+                404,
+                "There is nothing here",
+                "Open the tool again from your course.",
+                "NOT_FOUND",
+                &id,
+            ),
+        }
+    }
+
+    /// The session, or `Err(Some(reason))` when it is refused, `Err(None)` when the keys
+    /// cannot be read.
+    async fn session(&self, token: &str) -> Result<SessionClaims, Option<SessionError>> {
+        let keys = self.keys.signing_keys().await.map_err(|_| None)?;
+        session::verify_for_tool(token, &keys, &self.tool.origin_string(), self.clock.now())
+            .map_err(Some)
+    }
+
+    /// The resource's and course's titles.
+    async fn titles(&self, claims: &SessionClaims) -> Result<(String, String), StoreError> {
+        let link = self
+            .store
+            .resource_link(&claims.platform, &claims.resource_link_id)
+            .await?;
+        let resource = link
+            .and_then(|l| l.title)
+            .unwrap_or_else(|| claims.resource_link_id.to_string());
+        let course = match &claims.context_id {
+            Some(context) => self
+                .store
+                .context(&claims.platform, context)
+                .await?
+                .and_then(|c| c.title.or(c.label))
+                .unwrap_or_else(|| context.to_string()),
+            None => String::new(),
+        };
+        Ok((resource, course))
+    }
+
+    async fn staff(
+        &self,
+        token: &str,
+        claims: &SessionClaims,
+        notice: Option<&str>,
+        id: &str,
+    ) -> Response<Body> {
+        let lines = match lti_shared::views::resource_lines(
+            self.store.as_ref(),
+            &claims.platform,
+            &claims.resource_link_id,
+        )
+        .await
+        {
+            Ok(lines) => lines,
+            Err(error) => return unavailable(id, &error),
+        };
+        let (resource, course) = match self.titles(claims).await {
+            Ok(titles) => titles,
+            Err(error) => return unavailable(id, &error),
+        };
+        let roster = match (&claims.context_id, claims.deployment_id.is_some()) {
+            (Some(context), true) => self
+                .store
+                .context(&claims.platform, context)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|c| c.memberships_url)
+                .is_some(),
+            _ => false,
+        };
+        let stats = class_stats(&lines);
+        let any_failed = lines.iter().any(|l| {
+            l.delivery.as_ref().is_some_and(|d| {
+                matches!(d.status, DeliveryStatus::Failed | DeliveryStatus::Dead)
+            })
+        });
+        let (flagged, counted): (Vec<&AttemptLine>, Vec<&AttemptLine>) =
+            lines.iter().partition(|l| l.excluded);
+        html_response(
+            200,
+            render(&StaffView {
+                resource: &resource,
+                course: &course,
+                session: token,
+                notice,
+                stats: Stats {
+                    attempts: stats.attempts,
+                    learners: stats.learners,
+                    completed: stats.completed,
+                    mean: percent(stats.mean),
+                    median: percent(stats.median),
+                },
+                rows: counted.into_iter().map(row).collect(),
+                flagged: flagged.into_iter().map(row).collect(),
+                roster,
+                any_failed,
+            }),
+        )
+    }
+
+    async fn learner(&self, claims: &SessionClaims, id: &str) -> Response<Body> {
+        let Some(user) = &claims.user_id else {
+            return page(
+                403,
+                "This launch did not identify you",
+                "The platform launched the tool anonymously, so there are no attempts to show.",
+                "ANONYMOUS_LAUNCH",
+                id,
+            );
+        };
+        let lines = match lti_shared::views::learner_lines(
+            self.store.as_ref(),
+            &claims.platform,
+            &claims.resource_link_id,
+            user,
+        )
+        .await
+        {
+            Ok(lines) => lines,
+            Err(error) => return unavailable(id, &error),
+        };
+        let (resource, course) = match self.titles(claims).await {
+            Ok(titles) => titles,
+            Err(error) => return unavailable(id, &error),
+        };
+        html_response(
+            200,
+            render(&LearnerView {
+                resource: &resource,
+                course: &course,
+                rows: lines.iter().map(row).collect(),
+            }),
+        )
+    }
+
+    async fn csv(&self, claims: &SessionClaims, id: &str) -> Response<Body> {
+        let selection = lti_shared::export::Selection::ResourceLink(claims.resource_link_id.clone());
+        let rows = match lti_shared::export::attempt_rows(
+            self.store.as_ref(),
+            &claims.platform,
+            &selection,
+        )
+        .await
+        {
+            Ok(rows) => rows,
+            Err(error) => return unavailable(id, &error),
+        };
+        tracing::info!(request_id = id, rows = rows.len(), "views: CSV downloaded");
+        let mut out = response(
+            200,
+            "text/csv; charset=utf-8",
+            "no-store",
+            Body::Text(lti_shared::export::attempts_csv(&rows)),
+        );
+        let name = format!(
+            "attempts-{}.csv",
+            claims
+                .resource_link_id
+                .as_str()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .take(40)
+                .collect::<String>()
+        );
+        if let Ok(value) = http::HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+            out.headers_mut().insert(http::header::CONTENT_DISPOSITION, value);
+        }
+        out
+    }
+
+    async fn resend(
+        &self,
+        token: &str,
+        claims: &SessionClaims,
+        form: &[(String, String)],
+        id: &str,
+    ) -> Response<Body> {
+        let lines = match lti_shared::views::resource_lines(
+            self.store.as_ref(),
+            &claims.platform,
+            &claims.resource_link_id,
+        )
+        .await
+        {
+            Ok(lines) => lines,
+            Err(error) => return unavailable(id, &error),
+        };
+        // Only deliveries of this resource link can be named.
+        let ours: Vec<&lti_shared::outbox::Delivery> =
+            lines.iter().filter_map(|l| l.delivery.as_ref()).collect();
+        let targets: Vec<DeliveryId> = if param(form, "all_failed") == Some("1") {
+            ours.iter()
+                .filter(|d| matches!(d.status, DeliveryStatus::Failed | DeliveryStatus::Dead))
+                .map(|d| d.id.clone())
+                .collect()
+        } else {
+            let named = param(form, "delivery").unwrap_or_default();
+            match ours.iter().find(|d| d.id.as_str() == named) {
+                Some(d) => vec![d.id.clone()],
+                None => {
+                    return page(
+                        404,
+                        "There is no such grade on this activity",
+                        "Open the tool again from your course and pick a grade from the list.",
+                        "GRADE_NOT_FOUND",
+                        id,
+                    );
+                }
+            }
+        };
+        let mut delivered = 0;
+        for target in &targets {
+            let result = match ours.iter().find(|d| &d.id == target).map(|d| d.status) {
+                Some(DeliveryStatus::Pending) => self.deliverer.deliver(target).await.map(|_| ()),
+                _ => self.deliverer.replay(target).await.map(|_| ()),
+            };
+            if let Err(error) = result {
+                return unavailable(id, &error);
+            }
+            if let Ok(Some(d)) = self.store.delivery(target).await
+                && d.status == DeliveryStatus::Delivered
+            {
+                delivered += 1;
+            }
+        }
+        tracing::info!(request_id = id, resent = targets.len(), delivered, "views: grades resent");
+        let notice = format!(
+            "Resent {} grade(s): {delivered} delivered, {} still waiting or refused (see the list).",
+            targets.len(),
+            targets.len() - delivered
+        );
+        self.staff(token, claims, Some(&notice), id).await
+    }
+
+    async fn roster(
+        &self,
+        token: &str,
+        claims: &SessionClaims,
+        refresh: bool,
+        id: &str,
+    ) -> Response<Body> {
+        let no_roster = || {
+            page(
+                404,
+                "The course roster is not available",
+                "The platform did not grant the tool access to the course's names and roles \
+                 for this launch.",
+                "NO_ROSTER",
+                id,
+            )
+        };
+        let Some(context) = &claims.context_id else {
+            return no_roster();
+        };
+        let memberships_url = match self.store.context(&claims.platform, context).await {
+            Ok(Some(c)) => match c.memberships_url {
+                Some(url) => url,
+                None => return no_roster(),
+            },
+            Ok(None) => return no_roster(),
+            Err(error) => return unavailable(id, &error),
+        };
+        let cache_key = format!(
+            "{}#{}",
+            lti_shared::store::scope_key(&claims.platform),
+            lti_shared::store::key_part(context.as_str())
+        );
+        let now = self.clock.now();
+        let cached = if refresh {
+            None
+        } else {
+            self.store
+                .item(ItemKind::Roster, &cache_key, now)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|text| serde_json::from_str::<(i64, Vec<Member>)>(&text).ok())
+        };
+        let (fetched, members) = match cached {
+            Some((at, members)) => (
+                OffsetDateTime::from_unix_timestamp(at).unwrap_or(now),
+                members,
+            ),
+            None => match self.fetch_roster(claims, &memberships_url).await {
+                Ok(members) => {
+                    if let Ok(text) = serde_json::to_string(&(now.unix_timestamp(), &members))
+                        && let Err(error) = self
+                            .store
+                            .put_item(ItemKind::Roster, &cache_key, &text, now + ROSTER_CACHE)
+                            .await
+                    {
+                        tracing::warn!(request_id = id, %error, "views: roster not cached");
+                    }
+                    (now, members)
+                }
+                Err(message) => {
+                    tracing::warn!(request_id = id, %message, "views: roster fetch failed");
+                    return page(
+                        502,
+                        "The course roster could not be read from the platform",
+                        &format!("{message}. Try again in a minute."),
+                        "ROSTER_UNAVAILABLE",
+                        id,
+                    );
+                }
+            },
+        };
+        let lines = match lti_shared::views::resource_lines(
+            self.store.as_ref(),
+            &claims.platform,
+            &claims.resource_link_id,
+        )
+        .await
+        {
+            Ok(lines) => lines,
+            Err(error) => return unavailable(id, &error),
+        };
+        let role_map = match &claims.platform {
+            lti_shared::model::PlatformScope::Lti13 { issuer, client_id } => self
+                .store
+                .platform(issuer, client_id)
+                .await
+                .ok()
+                .flatten()
+                .map(|r| r.options.role_map)
+                .unwrap_or_default(),
+            lti_shared::model::PlatformScope::Lti11 { .. } => RoleMap::new(),
+        };
+        let learners = members
+            .iter()
+            .filter(|m| {
+                let roles = lti_shared::roles::Roles::from_claim(&m.roles, &role_map);
+                roles.is_learner() && !roles.is_instructor() && !roles.excluded_from_statistics()
+            })
+            .count();
+        let missing: Vec<RosterRow> = not_launched(&members, &lines, &role_map)
+            .into_iter()
+            .map(|m| RosterRow {
+                name: m
+                    .name
+                    .clone()
+                    .or_else(|| match (&m.given_name, &m.family_name) {
+                        (Some(g), Some(f)) => Some(format!("{g} {f}")),
+                        (g, f) => g.clone().or_else(|| f.clone()),
+                    })
+                    .unwrap_or_else(|| {
+                        lti_shared::ids::UserId::parse(m.user_id.clone())
+                            .map(|u| neutral_label(&u))
+                            .unwrap_or_else(|_| "Learner".to_owned())
+                    }),
+                sis_id: m.lis_person_sourcedid.clone().unwrap_or_default(),
+            })
+            .collect();
+        let (resource, course) = match self.titles(claims).await {
+            Ok(titles) => titles,
+            Err(error) => return unavailable(id, &error),
+        };
+        html_response(
+            200,
+            render(&RosterView {
+                resource: &resource,
+                course: &course,
+                session: token,
+                members: missing,
+                total: learners,
+                fetched_at: &when(fetched),
+            }),
+        )
+    }
+
+    async fn fetch_roster(
+        &self,
+        claims: &SessionClaims,
+        url: &str,
+    ) -> Result<Vec<Member>, String> {
+        let lti_shared::model::PlatformScope::Lti13 { issuer, client_id } = &claims.platform else {
+            return Err("LTI 1.1 launches carry no roster service".into());
+        };
+        let registration = self
+            .store
+            .platform(issuer, client_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the platform is no longer registered")?;
+        let keys = self.keys.signing_keys().await.map_err(|e| e.to_string())?;
+        self.ags
+            .memberships(&registration, &keys, url)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
