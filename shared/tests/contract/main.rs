@@ -20,6 +20,7 @@ mod support;
 mod consumers;
 mod items;
 mod keystore;
+mod lifecycle;
 mod outbox;
 mod platforms;
 mod records;
