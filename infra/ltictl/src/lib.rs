@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 pub mod backend;
 mod commands;
 pub mod error;
+mod lifecycle_cmd;
 mod outcomes_cmd;
 mod output;
 pub mod serve;
@@ -89,6 +90,21 @@ pub enum Command {
     /// Show and set a resource link's grading settings (passback policy, extra credit).
     #[command(subcommand)]
     Resource(outcomes_cmd::ResourceCommand),
+    /// Export or erase everything held on one person.
+    #[command(subcommand)]
+    User(lifecycle_cmd::UserCommand),
+    /// Erase a course (context) with its resource links and attempts.
+    #[command(subcommand)]
+    Context(lifecycle_cmd::ContextCommand),
+    /// Export the attempts of a resource link or a context (CSV or JSON).
+    #[command(subcommand)]
+    Attempts(lifecycle_cmd::AttemptsCommand),
+    /// Remove attempts and personal data past the retention period.
+    #[command(subcommand)]
+    Retention(lifecycle_cmd::RetentionCommand),
+    /// Show the audit log of erasures and purges.
+    #[command(subcommand)]
+    Audit(lifecycle_cmd::AuditCommand),
 }
 
 /// Runs a parsed command line.
@@ -102,5 +118,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keys(command) => commands::keys(&backend, &out, command).await,
         Command::Outcomes(command) => outcomes_cmd::outcomes(&backend, &out, command).await,
         Command::Resource(command) => outcomes_cmd::resource(&backend, &out, command).await,
+        Command::User(command) => lifecycle_cmd::user(&backend, &out, command).await,
+        Command::Context(command) => lifecycle_cmd::context(&backend, &out, command).await,
+        Command::Attempts(command) => lifecycle_cmd::attempts(&backend, &out, command).await,
+        Command::Retention(command) => lifecycle_cmd::retention_cmd(&backend, &out, command).await,
+        Command::Audit(command) => lifecycle_cmd::audit(&backend, &out, command).await,
     }
 }
