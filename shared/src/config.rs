@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::lifecycle::Retention;
+
 /// The secret holding the key document (name or ARN).
 pub const SECRET_ID_VAR: &str = "LTI_SECRET_ID";
 /// The DynamoDB table.
@@ -22,6 +24,9 @@ pub const DEAD_LETTER_QUEUE_URL_VAR: &str = "LTI_DEAD_LETTER_QUEUE_URL";
 pub const AUTO_ACTIVATE_VAR: &str = "LTI_AUTO_ACTIVATE_REGISTRATIONS";
 /// How long a function keeps the key document in memory, in seconds.
 pub const SECRET_CACHE_SECONDS_VAR: &str = "LTI_SECRET_CACHE_SECONDS";
+/// How many days attempts and personal data are kept after their last activity (`0`: keep
+/// forever; default [`crate::lifecycle::DEFAULT_RETENTION_DAYS`]).
+pub const RETENTION_DAYS_VAR: &str = "LTI_RETENTION_DAYS";
 
 /// The default in-memory lifetime of the key document. Next keys are published a rotation
 /// ahead, so a few minutes of staleness never breaks a signature.
@@ -85,6 +90,35 @@ pub fn secret_cache_ttl() -> Result<Duration, ConfigError> {
     }
 }
 
+/// The retention period from [`RETENTION_DAYS_VAR`], or the default (400 days).
+pub fn retention() -> Result<Retention, ConfigError> {
+    match std::env::var(RETENTION_DAYS_VAR) {
+        Err(_) => Ok(Retention::default()),
+        Ok(text) if text.trim().is_empty() => Ok(Retention::default()),
+        Ok(text) => parse_retention_days(&text),
+    }
+}
+
+/// Parses a retention period in whole days (`0`: forever), as [`RETENTION_DAYS_VAR`] holds it.
+pub fn parse_retention_days(text: &str) -> Result<Retention, ConfigError> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|days| *days <= MAX_RETENTION_DAYS)
+        .map(Retention::from_days)
+        .ok_or_else(|| ConfigError::Invalid {
+            name: RETENTION_DAYS_VAR,
+            reason: format!(
+                "{text:?} is not a whole number of days from 0 (keep forever) to \
+                 {MAX_RETENTION_DAYS}"
+            ),
+        })
+}
+
+/// The longest retention accepted, in days (100 years): anything longer is a typo; use `0`
+/// to keep forever.
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
 /// Parses a public origin: an absolute `http`/`https` URL with no query or fragment, which
 /// every URL the tool publishes is built from. A trailing slash is dropped.
 pub fn parse_public_url(text: &str) -> Result<Url, String> {
@@ -120,6 +154,25 @@ pub async fn aws_sdk_config() -> aws_config::SdkConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_retention_days_values_and_errors() {
+        assert_eq!(parse_retention_days("0"), Ok(Retention::Forever));
+        assert_eq!(parse_retention_days(" 30 "), Ok(Retention::Days(30)));
+        assert_eq!(parse_retention_days("400"), Ok(Retention::Days(400)));
+        for bad in ["-1", "1.5", "ten", "", "36501"] {
+            assert!(
+                matches!(
+                    parse_retention_days(bad),
+                    Err(ConfigError::Invalid {
+                        name: RETENTION_DAYS_VAR,
+                        ..
+                    })
+                ),
+                "{bad:?} was accepted"
+            );
+        }
+    }
 
     #[test]
     fn parse_public_url_origin_is_accepted() {

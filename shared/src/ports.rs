@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use crate::catalog::{CatalogItem, CatalogItemId};
 use crate::ids::{ClientId, ConsumerKey, ContextId, DeliveryId, Issuer, ResourceLinkId, UserId};
 use crate::keys::KeySet;
+use crate::lifecycle::AuditEntry;
 use crate::model::{
     Attempt, AttemptKey, Consumer, Context, PlatformScope, Registration, ResourceLink, User,
 };
@@ -344,13 +345,95 @@ pub trait Outbox: Send + Sync {
     async fn release_channel(&self, channel: &str, owner: &str) -> Result<(), StoreError>;
 }
 
+/// What data export, erasure and retention need beyond the launch and grade paths: finding
+/// everything held on one person or one context, deleting it record by record, and an
+/// append-only audit log (see [`crate::lifecycle`], which orders the deletions so an
+/// interrupted erasure can simply be run again).
+///
+/// Every `remove_*` method is idempotent: it answers whether the record existed, and removing
+/// an absent record is not an error.
+#[async_trait]
+pub trait DataLifecycle: Send + Sync {
+    /// Every attempt of one user on every resource link of the platform, ordered like
+    /// [`LaunchRecords::attempts_of_resource_link`] within a link, links in id order.
+    async fn attempts_of_user(
+        &self,
+        scope: &PlatformScope,
+        user: &UserId,
+    ) -> Result<Vec<Attempt>, StoreError>;
+    /// The resource links that name `context` as their context, by id.
+    async fn resource_links_of_context(
+        &self,
+        scope: &PlatformScope,
+        context: &ContextId,
+    ) -> Result<Vec<ResourceLink>, StoreError>;
+    /// Every grade delivery (any status) of one attempt, oldest score first.
+    async fn deliveries_of_attempt(&self, key: &AttemptKey) -> Result<Vec<Delivery>, StoreError>;
+    /// Deletes a delivery (and any lookup record of it).
+    async fn remove_delivery(&self, delivery: &Delivery) -> Result<bool, StoreError>;
+    /// Deletes a channel's own record (its last score time and lease; see
+    /// [`Delivery::channel`]). Its deliveries are removed one by one beforehand.
+    async fn remove_channel(&self, channel: &str) -> Result<bool, StoreError>;
+    /// Deletes an attempt.
+    async fn remove_attempt(&self, key: &AttemptKey) -> Result<bool, StoreError>;
+    /// Deletes a user record, and whatever the adapter keeps to find the user's attempts.
+    /// Call it after the attempts are gone, so an interrupted erasure can still find them.
+    async fn remove_user(&self, scope: &PlatformScope, user: &UserId) -> Result<bool, StoreError>;
+    /// Deletes a resource link record.
+    async fn remove_resource_link(
+        &self,
+        scope: &PlatformScope,
+        link: &ResourceLinkId,
+    ) -> Result<bool, StoreError>;
+    /// Deletes a context record, and whatever the adapter keeps to find its resource links.
+    /// Call it after the links are gone.
+    async fn remove_context(
+        &self,
+        scope: &PlatformScope,
+        context: &ContextId,
+    ) -> Result<bool, StoreError>;
+    /// Attempts whose last activity is strictly before `cutoff`, up to `limit`, in no
+    /// particular order. On DynamoDB this scans the table: an operator's job, never a request
+    /// path.
+    async fn attempts_inactive_since(
+        &self,
+        cutoff: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Attempt>, StoreError>;
+    /// User records last written strictly before `cutoff`, up to `limit`, in no particular
+    /// order (a scan on DynamoDB, like
+    /// [`attempts_inactive_since`](Self::attempts_inactive_since)).
+    async fn users_not_seen_since(
+        &self,
+        cutoff: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError>;
+    /// Appends an entry to the audit log; [`StoreError::AlreadyExists`] if its id is taken
+    /// (entries are never replaced).
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// The whole audit log, oldest first.
+    async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
 /// The storage ports, implemented together by each store adapter.
 pub trait Store:
-    PlatformRegistry + ConsumerRegistry + LaunchRecords + ExpiringItems + Outbox + Catalog
+    PlatformRegistry
+    + ConsumerRegistry
+    + LaunchRecords
+    + ExpiringItems
+    + Outbox
+    + Catalog
+    + DataLifecycle
 {
 }
 
 impl<T> Store for T where
-    T: PlatformRegistry + ConsumerRegistry + LaunchRecords + ExpiringItems + Outbox + Catalog
+    T: PlatformRegistry
+        + ConsumerRegistry
+        + LaunchRecords
+        + ExpiringItems
+        + Outbox
+        + Catalog
+        + DataLifecycle
 {
 }

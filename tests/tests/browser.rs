@@ -657,7 +657,7 @@ async fn browser_launch_with_login_form_post_reaches_activity() {
     let course = platform.prepare_browser_launch(
         &tool.login_url(),
         &tool.launch_url(),
-        LaunchSpec::instructor().login_method(LoginMethod::Post),
+        LaunchSpec::student().login_method(LoginMethod::Post),
     );
     let browser = Browser::open(
         "browser_launch_with_login_form_post_reaches_activity",
@@ -670,10 +670,10 @@ async fn browser_launch_with_login_form_post_reaches_activity() {
         let view = browser
             .wait_for_tool("the activity", ToolView::is_activity)
             .await?;
-        check(view.heading.as_deref() == Some("Resource overview"), || {
-            format!("an instructor's launch shows {:?}", view.heading)
+        check(view.heading.as_deref() == Some("Activity"), || {
+            format!("a learner's launch shows {:?}", view.heading)
         })?;
-        check(view.who.as_deref() == Some("Ina Structor"), || {
+        check(view.who.as_deref() == Some("Stu Dent"), || {
             format!("the activity shows the user as {:?}", view.who)
         })?;
         check(view.attempt.as_deref() == Some("000001"), || {

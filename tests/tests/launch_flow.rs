@@ -352,13 +352,27 @@ async fn launch_same_user_again_resumes_attempt() {
 }
 
 #[tokio::test]
-async fn launch_instructor_valid_shows_resource_overview() {
+async fn launch_instructor_valid_lands_on_the_attempts_view() {
     let rig = Rig::start().await;
-    let page = rig.launch_ok(LaunchSpec::instructor()).await;
-    assert_eq!(page.heading, "Resource overview");
-    assert_eq!(page.who, "Ina Structor");
-    assert_eq!(page.course, "Testing LTI");
-    assert!(page.roles.split(',').any(|r| r == "Instructor"), "{page:?}");
+    rig.launch_ok(learner()).await;
+    let outcome = rig.launch(LaunchSpec::instructor()).await;
+    let launch = outcome.expect_launch();
+    assert_eq!(launch.status, 200, "{}", launch.body);
+    let (action, fields) = auto_submit_form(&launch.body).expect("a hand-off form");
+    assert_eq!(
+        action,
+        rig.url("/views"),
+        "course staff land on the attempts view"
+    );
+    let session = &fields.iter().find(|(n, _)| n == "lti_session").unwrap().1;
+    let page = post_form(&action, &[("lti_session", session)], None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Attempts: "), "{}", page.body);
+    assert!(
+        page.body.contains("Stu Dent"),
+        "the learner's attempt is listed"
+    );
+    assert!(page.body.contains("Testing LTI"), "{}", page.body);
 }
 
 #[tokio::test]
@@ -932,7 +946,7 @@ async fn platform_keys_later_launches_use_cache() {
     rig.launch_ok(learner()).await;
     assert_eq!(rig.platform.jwks_fetch_count(), 1);
     rig.launch_ok(learner()).await;
-    rig.launch_ok(LaunchSpec::instructor()).await;
+    rig.launch_ok(learner().sub("another-learner")).await;
     assert_eq!(rig.platform.jwks_fetch_count(), 1);
 }
 

@@ -26,7 +26,7 @@ use lti_shared::pages::{ErrorPage, render};
 use lti_shared::ports::{ItemKind, KeyStore, Store, StoreError};
 use lti_shared::roles::RoleMap;
 use lti_shared::session::{self, SessionClaims, SessionError};
-use lti_shared::tool::{VIEWS_PATH, ToolUrls};
+use lti_shared::tool::{ToolUrls, VIEWS_PATH};
 use lti_shared::view_pages::{LearnerView, RosterRow, RosterView, Row, StaffView, Stats};
 use lti_shared::views::{AttemptLine, class_stats, neutral_label, not_launched};
 use time::OffsetDateTime;
@@ -179,7 +179,11 @@ impl Views {
                         "This page needs a launch from your course"
                     },
                     "Open the tool again from your course.",
-                    if expired { "SESSION_EXPIRED" } else { "SESSION_INVALID" },
+                    if expired {
+                        "SESSION_EXPIRED"
+                    } else {
+                        "SESSION_INVALID"
+                    },
                     &id,
                 );
             }
@@ -270,9 +274,9 @@ impl Views {
         };
         let stats = class_stats(&lines);
         let any_failed = lines.iter().any(|l| {
-            l.delivery.as_ref().is_some_and(|d| {
-                matches!(d.status, DeliveryStatus::Failed | DeliveryStatus::Dead)
-            })
+            l.delivery
+                .as_ref()
+                .is_some_and(|d| matches!(d.status, DeliveryStatus::Failed | DeliveryStatus::Dead))
         });
         let (flagged, counted): (Vec<&AttemptLine>, Vec<&AttemptLine>) =
             lines.iter().partition(|l| l.excluded);
@@ -334,7 +338,8 @@ impl Views {
     }
 
     async fn csv(&self, claims: &SessionClaims, id: &str) -> Response<Body> {
-        let selection = lti_shared::export::Selection::ResourceLink(claims.resource_link_id.clone());
+        let selection =
+            lti_shared::export::Selection::ResourceLink(claims.resource_link_id.clone());
         let rows = match lti_shared::export::attempt_rows(
             self.store.as_ref(),
             &claims.platform,
@@ -362,8 +367,10 @@ impl Views {
                 .take(40)
                 .collect::<String>()
         );
-        if let Ok(value) = http::HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-            out.headers_mut().insert(http::header::CONTENT_DISPOSITION, value);
+        if let Ok(value) = http::HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        {
+            out.headers_mut()
+                .insert(http::header::CONTENT_DISPOSITION, value);
         }
         out
     }
@@ -423,7 +430,12 @@ impl Views {
                 delivered += 1;
             }
         }
-        tracing::info!(request_id = id, resent = targets.len(), delivered, "views: grades resent");
+        tracing::info!(
+            request_id = id,
+            resent = targets.len(),
+            delivered,
+            "views: grades resent"
+        );
         let notice = format!(
             "Resent {} grade(s): {delivered} delivered, {} still waiting or refused (see the list).",
             targets.len(),
@@ -568,11 +580,7 @@ impl Views {
         )
     }
 
-    async fn fetch_roster(
-        &self,
-        claims: &SessionClaims,
-        url: &str,
-    ) -> Result<Vec<Member>, String> {
+    async fn fetch_roster(&self, claims: &SessionClaims, url: &str) -> Result<Vec<Member>, String> {
         let lti_shared::model::PlatformScope::Lti13 { issuer, client_id } = &claims.platform else {
             return Err("LTI 1.1 launches carry no roster service".into());
         };

@@ -13,6 +13,7 @@ pub mod backend;
 mod catalog;
 mod commands;
 pub mod error;
+mod lifecycle_cmd;
 mod lms;
 mod outcomes_cmd;
 mod output;
@@ -97,6 +98,21 @@ pub enum Command {
     /// Manage the activities offered for deep linking.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
+    /// Export or erase everything held on one person.
+    #[command(subcommand)]
+    User(lifecycle_cmd::UserCommand),
+    /// Erase a course (context) with its resource links and attempts.
+    #[command(subcommand)]
+    Context(lifecycle_cmd::ContextCommand),
+    /// Export the attempts of a resource link or a context (CSV or JSON).
+    #[command(subcommand)]
+    Attempts(lifecycle_cmd::AttemptsCommand),
+    /// Remove attempts and personal data past the retention period.
+    #[command(subcommand)]
+    Retention(lifecycle_cmd::RetentionCommand),
+    /// Show the audit log of erasures and purges.
+    #[command(subcommand)]
+    Audit(lifecycle_cmd::AuditCommand),
 }
 
 /// Runs a parsed command line.
@@ -116,5 +132,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Resource(command) => outcomes_cmd::resource(&backend, &out, command).await,
         Command::Config(args) => lms::run(&args, cli.json),
         Command::Catalog(command) => catalog::catalog(&backend, &out, command).await,
+        Command::User(command) => lifecycle_cmd::user(&backend, &out, command).await,
+        Command::Context(command) => lifecycle_cmd::context(&backend, &out, command).await,
+        Command::Attempts(command) => lifecycle_cmd::attempts(&backend, &out, command).await,
+        Command::Retention(command) => lifecycle_cmd::retention_cmd(&backend, &out, command).await,
+        Command::Audit(command) => lifecycle_cmd::audit(&backend, &out, command).await,
     }
 }

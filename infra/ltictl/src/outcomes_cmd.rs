@@ -81,7 +81,7 @@ pub struct ScopeArgs {
 }
 
 impl ScopeArgs {
-    fn scope(&self) -> Result<PlatformScope, CliError> {
+    pub(crate) fn scope(&self) -> Result<PlatformScope, CliError> {
         match (&self.issuer, &self.client_id, &self.consumer_key) {
             (Some(iss), Some(client), None) => Ok(PlatformScope::Lti13 {
                 issuer: issuer(iss)?,

@@ -32,10 +32,10 @@ use lti_shared::tool::{
     ToolUrls, VIEWS_PATH,
 };
 use outcomes::Outcomes;
-use views::Views;
 use register::{Register, RegisterOptions};
 use tokio::net::TcpListener;
 use url::Url;
+use views::Views;
 
 use crate::CliError;
 use crate::backend::Backend;

@@ -17,6 +17,9 @@
 //! | attempt       | `RLINK#<scope>#<link_id>`         | `ATTEMPT#<user>#<id>`     | `CTXUSER#<scope>#<context>#<user>`   | `<attempt id>`      |
 //! | expiring item | `ITEM#<kind>#<key>`               | `ITEM`                    |                                      |                     |
 //! | catalog item  | `CATALOG`                         | `ITEM#<item id>`          |                                      |                     |
+//! | user's link marker | `USER#<scope>#<user_id>`     | `RLINK#<link_id>`         |                                      |                     |
+//! | context's link marker | `CONTEXT#<scope>#<context_id>` | `RLINK#<link_id>`    |                                      |                     |
+//! | audit entry   | `AUDIT`                           | `<at ms>#<id>`            |                                      |                     |
 //!
 //! Expiring items carry `expires_ms` (epoch milliseconds), which every read and condition
 //! checks (`expires_ms > now`), and `ttl` (epoch seconds, rounded up), the table's TTL attribute.
@@ -49,7 +52,9 @@
 //! in one partition: listing it is a consistent query of the base table, which the
 //! deep-linking function may run without any index permission.
 //!
-//! Scores and grade deliveries (the outbox) are documented in [`outbox`]'s key design.
+//! Scores and grade deliveries (the outbox) are documented in [`outbox`]'s key design; the
+//! link markers, the audit log and the export, erasure and retention patterns in
+//! [`lifecycle`]'s. `create_attempt` and `put_resource_link` write a marker before the record.
 //!
 //! Reads through `gsi1` (the ops listings and a user's attempts in a context) are eventually
 //! consistent, as every DynamoDB secondary index is: a record written a moment ago may be
@@ -79,6 +84,7 @@ use crate::ports::{
 };
 use crate::store::{key_part, scope_key, sort_attempts, sort_registrations, unix_millis};
 
+mod lifecycle;
 mod outbox;
 
 /// Partition key attribute.
@@ -615,6 +621,8 @@ impl LaunchRecords for DynamoStore {
     }
 
     async fn put_resource_link(&self, link: &ResourceLink) -> Result<(), StoreError> {
+        // The context's marker first, so no link is ever missing from its context's list.
+        self.put_context_link_marker(link).await?;
         let keys = single_keys("RLINK", &link.scope, link.resource_link_id.as_str());
         self.upsert(link, keys).await
     }
@@ -629,6 +637,8 @@ impl LaunchRecords for DynamoStore {
     }
 
     async fn create_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
+        // The user's marker first, so no attempt is ever missing from its user's list.
+        self.put_user_link_marker(&attempt.key).await?;
         let what = format!("attempt {}", attempt.key.attempt_id);
         self.write_record(attempt, attempt_keys(attempt), true, what)
             .await

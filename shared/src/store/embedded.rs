@@ -30,6 +30,7 @@ use crate::ports::{
 use crate::store::{scope_key, sort_attempts, sort_registrations, unix_millis};
 
 mod catalog;
+mod lifecycle;
 mod outbox;
 
 /// The file name of the database inside the data folder.
@@ -108,6 +109,7 @@ impl EmbeddedStore {
         conn.execute_batch(SCHEMA).map_err(fail)?;
         conn.execute_batch(outbox::SCHEMA).map_err(fail)?;
         conn.execute_batch(catalog::SCHEMA).map_err(fail)?;
+        conn.execute_batch(lifecycle::SCHEMA).map_err(fail)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             path: Arc::new(path),

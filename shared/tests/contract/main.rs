@@ -21,6 +21,7 @@ mod catalog;
 mod consumers;
 mod items;
 mod keystore;
+mod lifecycle;
 mod outbox;
 mod platforms;
 mod records;

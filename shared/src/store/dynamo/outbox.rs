@@ -42,11 +42,11 @@ fn padded(ms: i64) -> String {
     format!("{:015}", ms.max(0))
 }
 
-fn channel_pk(channel: &str) -> String {
+pub(super) fn channel_pk(channel: &str) -> String {
     format!("CHANNEL#{channel}")
 }
 
-fn delivery_keys(delivery: &Delivery) -> Keys {
+pub(super) fn delivery_keys(delivery: &Delivery) -> Keys {
     Keys {
         pk: channel_pk(&delivery.channel()),
         sk: format!(
