@@ -1003,7 +1003,7 @@ async fn platform_keys_endpoint_down_launches_use_cache() {
     assert_eq!(rig.platform.jwks_fetch_count(), 1);
     rig.platform.set_jwks_down(true);
     rig.launch_ok(learner()).await;
-    rig.launch_ok(LaunchSpec::instructor()).await;
+    rig.launch_ok(learner().sub("learner-2")).await;
     assert_eq!(rig.platform.jwks_fetch_count(), 1);
 
     // Even once the cached set is stale, a failing endpoint leaves the stale copy in use.
@@ -1016,7 +1016,7 @@ async fn platform_keys_endpoint_down_launches_use_cache() {
     );
     // The failed try is remembered: launches right after it do not wait on the endpoint again.
     rig.launch_ok(learner().exp_offset(3600)).await;
-    rig.launch_ok(LaunchSpec::instructor().exp_offset(3600))
+    rig.launch_ok(learner().sub("learner-3").exp_offset(3600))
         .await;
     assert_eq!(rig.platform.jwks_fetch_count(), 2);
     // After the refetch interval, one more try.
