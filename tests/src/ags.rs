@@ -1122,16 +1122,16 @@ impl Shared {
         let jti = self.verify_assertion(assertion).await?;
         let granted: Vec<String> = requested
             .iter()
-            .filter(|s| {
-                AGS_SCOPES.contains(s) && self.config.granted_scopes.iter().any(|g| g == *s)
-            })
+            // Any scope the configuration grants (AGS by default; tests of the roster add the
+            // NRPS membership scope).
+            .filter(|s| self.config.granted_scopes.iter().any(|g| g == *s))
             .map(|s| (*s).to_owned())
             .collect();
         if granted.is_empty() {
             return Err(refuse(
                 400,
                 "invalid_scope",
-                format!("no grantable AGS scope in {requested:?}"),
+                format!("no grantable scope in {requested:?}"),
             ));
         }
         let mut state = self.lock();

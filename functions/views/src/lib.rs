@@ -540,6 +540,7 @@ impl Views {
         };
         let learners = members
             .iter()
+            .filter(|m| m.status.as_deref().is_none_or(|s| s == "Active"))
             .filter(|m| {
                 let roles = lti_shared::roles::Roles::from_claim(&m.roles, &role_map);
                 roles.is_learner() && !roles.is_instructor() && !roles.excluded_from_statistics()
