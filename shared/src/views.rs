@@ -29,7 +29,7 @@ pub struct AttemptLine {
     pub sis_id: Option<String>,
     /// The latest grade delivery of this attempt.
     pub delivery: Option<Delivery>,
-    /// Transient or TestUser: shown apart, left out of statistics.
+    /// Course staff, Transient or TestUser: shown apart, left out of statistics.
     pub excluded: bool,
 }
 
@@ -149,7 +149,9 @@ pub async fn lines_of(
             named: name.is_some(),
             sis_id: user.and_then(|u| u.sis_id),
             delivery,
-            excluded: attempt.roles.excluded_from_statistics(),
+            // Course staff trying the activity (and Transient or TestUser launches, e.g. student
+            // view) are kept apart from the class.
+            excluded: attempt.roles.excluded_from_statistics() || attempt.roles.is_instructor(),
             attempt,
         });
     }

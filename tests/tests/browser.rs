@@ -683,3 +683,111 @@ async fn browser_launch_with_login_form_post_reaches_activity() {
     .await;
     browser.finish(outcome).await;
 }
+
+/// Reads the text of `selector` in the tool's frame.
+async fn frame_text(browser: &Browser, selector: &str) -> Result<String, String> {
+    let script = format!(
+        "var e = document.querySelector({}); return e ? e.textContent : '';",
+        serde_json::to_string(selector).unwrap()
+    );
+    let value = browser
+        .in_tool_frame(async |c| c.execute(&script, vec![]).await)
+        .await
+        .map_err(|e| format!("cannot read {selector} in the tool frame: {e}"))?;
+    Ok(value.as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn browser_instructor_lands_on_the_attempts_view_in_the_iframe() {
+    let platform = FakePlatform::start().await;
+    let tool = start_tool(&platform).await;
+    // A learner launched first, so the view has an attempt to show.
+    let learner = platform
+        .launch(&tool.login_url(), &tool.launch_url(), LaunchSpec::student())
+        .await;
+    assert_eq!(learner.expect_launch().status, 200);
+    let course = platform.prepare_browser_launch(
+        &tool.login_url(),
+        &tool.launch_url(),
+        LaunchSpec::instructor(),
+    );
+    let browser = Browser::open(
+        "browser_instructor_lands_on_the_attempts_view_in_the_iframe",
+        Profile::Default,
+    )
+    .await;
+    let outcome = async {
+        open_course(&browser, &course, &tool).await?;
+        browser
+            .wait_for_tool("the attempts view", |v| {
+                v.heading
+                    .as_deref()
+                    .is_some_and(|h| h.starts_with("Attempts:"))
+            })
+            .await?;
+        let attempts = frame_text(&browser, "#attempts").await?;
+        check(attempts.contains("Stu Dent"), || {
+            format!("the learner's attempt is not listed: {attempts}")
+        })?;
+        let stats = frame_text(&browser, "#stat-learners").await?;
+        check(stats.trim() == "1", || format!("learners counted: {stats}"))
+    }
+    .await;
+    browser.finish(outcome).await;
+}
+
+#[tokio::test]
+async fn browser_learner_opens_their_own_attempts_from_the_activity() {
+    let platform = FakePlatform::start().await;
+    let tool = start_tool(&platform).await;
+    let other = platform
+        .launch(
+            &tool.login_url(),
+            &tool.launch_url(),
+            LaunchSpec::student().sub("someone-else"),
+        )
+        .await;
+    assert_eq!(other.expect_launch().status, 200);
+    let course = platform.prepare_browser_launch(
+        &tool.login_url(),
+        &tool.launch_url(),
+        LaunchSpec::student(),
+    );
+    let browser = Browser::open(
+        "browser_learner_opens_their_own_attempts_from_the_activity",
+        Profile::Default,
+    )
+    .await;
+    let outcome = async {
+        open_course(&browser, &course, &tool).await?;
+        browser
+            .wait_for_tool("the activity", ToolView::is_activity)
+            .await?;
+        browser
+            .in_tool_frame(async |c| {
+                c.execute(
+                    "document.getElementById('my-attempts').click(); return null;",
+                    vec![],
+                )
+                .await
+            })
+            .await
+            .map_err(|e| format!("cannot click 'Your attempts': {e}"))?;
+        browser
+            .wait_for_tool("the learner's attempts", |v| {
+                v.heading
+                    .as_deref()
+                    .is_some_and(|h| h.starts_with("Your attempts"))
+            })
+            .await?;
+        let attempts = frame_text(&browser, "#attempts").await?;
+        check(!attempts.contains("someone-else"), || {
+            format!("another learner is shown: {attempts}")
+        })?;
+        check(attempts.contains("UTC"), || {
+            format!("their own attempt is not listed: {attempts}")
+        })
+    }
+    .await;
+    browser.finish(outcome).await;
+}
