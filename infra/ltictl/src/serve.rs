@@ -297,6 +297,37 @@ pub fn spawn_retry_loop(
     })
 }
 
+/// How often `serve` removes attempts and personal data past the retention period.
+pub const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The local retention job: at start and then daily, removes what is past `retention`
+/// (`LTI_RETENTION_DAYS`), with an audit entry, as `ltictl retention purge` does.
+pub fn spawn_retention_loop(
+    store: Arc<dyn lti_shared::ports::Store>,
+    retention: lti_shared::lifecycle::Retention,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(PURGE_INTERVAL);
+        loop {
+            ticker.tick().await;
+            let now = time::OffsetDateTime::now_utc();
+            match lti_shared::lifecycle::purge_expired(
+                store.as_ref(),
+                now,
+                retention,
+                "ltictl serve",
+            )
+            .await
+            {
+                Ok(report) => tracing::info!(?report, "retention purge done"),
+                Err(error) => {
+                    tracing::warn!(%error, "retention purge failed; it runs again tomorrow")
+                }
+            }
+        }
+    })
+}
+
 /// Converts a hyper request into the request a Lambda function URL hands the handler.
 async fn to_lambda(req: http::Request<Incoming>) -> Result<lambda_http::Request, ApiError> {
     let (parts, body) = req.into_parts();
@@ -396,6 +427,8 @@ pub(crate) async fn run_from_cli(backend: Backend, args: ServeArgs) -> Result<()
     }
     println!("Press Ctrl-C to stop.");
     let _retries = spawn_retry_loop(app.deliverer(), RETRY_INTERVAL);
+    let retention = lti_shared::config::retention().map_err(|e| CliError::Usage(e.to_string()))?;
+    let _purge = spawn_retention_loop(backend.store.clone(), retention);
     tokio::select! {
         result = serve(listener, app) => {
             result.map_err(|e| CliError::Failure(format!("the server stopped: {e}")))
