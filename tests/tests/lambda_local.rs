@@ -40,11 +40,8 @@ async fn lambda_binaries_launch_and_grade_against_moto() {
     var("AWS_ENDPOINT_URL");
     let config = lti_shared::config::aws_sdk_config().await;
     let store = DynamoStore::from_config(&config, var("LTI_TABLE"));
-    let keys = SecretsManagerKeyStore::from_config(
-        &config,
-        var("LTI_SECRET_ID"),
-        Duration::from_secs(0),
-    );
+    let keys =
+        SecretsManagerKeyStore::from_config(&config, var("LTI_SECRET_ID"), Duration::from_secs(0));
     if keys.signing_keys().await.unwrap().keys.is_empty() {
         let mut set = KeySet::default();
         set.init(time::OffsetDateTime::now_utc()).unwrap();
@@ -72,10 +69,8 @@ async fn lambda_binaries_launch_and_grade_against_moto() {
     // A platform with grade passback: its token endpoint checks the tool's client assertion
     // against the jwks function.
     let platform = FakePlatform::start().await;
-    let ags = AgsPlatform::start(
-        AgsConfig::new(platform.client_id()).with_jwks_url(url("/jwks")),
-    )
-    .await;
+    let ags =
+        AgsPlatform::start(AgsConfig::new(platform.client_id()).with_jwks_url(url("/jwks"))).await;
     let mut registration = platform.registration(platform.client_id());
     registration.token_url = url::Url::parse(&ags.token_url()).unwrap();
     store.add_platform(&registration).await.unwrap();
@@ -145,5 +140,4 @@ async fn lambda_binaries_launch_and_grade_against_moto() {
     assert_eq!(received[0].score_given, Some(7.0));
     assert_eq!(received[0].comment.as_deref(), Some("via Lambda"));
     assert!(ags.refusals().is_empty(), "{:?}", ags.refusals());
-
 }

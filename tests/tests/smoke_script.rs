@@ -117,7 +117,11 @@ async fn smoke_script_nothing_listening_fails_every_check() {
 #[tokio::test]
 async fn smoke_script_usage_errors_exit_2() {
     for args in [&[][..], &["--stack"][..], &["--bogus"][..]] {
-        let output = Command::new("bash").arg(SCRIPT).args(args).output().unwrap();
+        let output = Command::new("bash")
+            .arg(SCRIPT)
+            .args(args)
+            .output()
+            .unwrap();
         assert_eq!(output.status.code(), Some(2), "{args:?}");
     }
     let output = Command::new("bash")
