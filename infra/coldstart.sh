@@ -25,7 +25,8 @@ For every function crate in functions/*:
 Options:
   --repeat N     fresh processes per function (default 5)
   --skip-build   reuse the binaries of the last build (target/lambda/)
-  --no-arm64     skip the arm64 build (the size column then shows the x86_64 zip)
+  --no-arm64     skip the arm64 build (sizes come from an earlier arm64 build if there is
+                 one for every function, else from the x86_64 zips)
 
 Tools are pinned and installed only here, into .venv-lambda/ (cargo-lambda 1.9.2, ziglang
 0.17.1, moto 5.2.5); the arm64 Rust target is added with rustup when missing. Figures are
@@ -98,17 +99,16 @@ if ((BUILD)); then
         cargo lambda build --release --arm64 --output-format zip \
             --lambda-dir target/lambda/arm64 "${BIN_ARGS[@]}"
     fi
-    header "x86_64 release build (to run here)"
+    # ltictl (to seed moto) shares this build's dependencies, so it costs one more link only.
+    header "x86_64 release build (to run here) and ltictl"
     cargo lambda build --release --x86-64 --output-format zip \
-        --lambda-dir target/lambda/x86_64 "${BIN_ARGS[@]}"
-    header "ltictl (to seed moto)"
-    cargo build --quiet -p ltictl
+        --lambda-dir target/lambda/x86_64 "${BIN_ARGS[@]}" --bin ltictl
 fi
 for f in "${FUNCTIONS[@]}"; do
     [[ -f "target/lambda/x86_64/$f/bootstrap.zip" ]] ||
         die "no target/lambda/x86_64/$f/bootstrap.zip: run without --skip-build"
 done
-LTICTL="$ROOT/target/debug/ltictl"
+LTICTL="$ROOT/target/x86_64-unknown-linux-gnu/release/ltictl"
 [[ -x "$LTICTL" ]] || die "no $LTICTL: run without --skip-build"
 
 # --- The AWS side, on moto ----------------------------------------------------------------------
@@ -153,12 +153,15 @@ LOG="$ROOT/target/coldstart-functions.log"
 status=0
 python3 infra/coldstart.py --repeat "$REPEAT" --log "$LOG" "${RUNS[@]}" >"$RESULTS" || status=$?
 
+# The deployed (arm64) zips when a build left them, else this machine's.
 SIZE_DIR=target/lambda/arm64
 SIZE_LABEL="arm64 zip"
-if ((!ARM64)) || [[ ! -d "$SIZE_DIR" ]]; then
-    SIZE_DIR=target/lambda/x86_64
-    SIZE_LABEL="x86_64 zip"
-fi
+for f in "${FUNCTIONS[@]}"; do
+    if [[ ! -f "$SIZE_DIR/$f/bootstrap.zip" ]]; then
+        SIZE_DIR=target/lambda/x86_64
+        SIZE_LABEL="x86_64 zip"
+    fi
+done
 python3 - "$RESULTS" "$SIZE_DIR" "$SIZE_LABEL" <<'EOF'
 import json, os, sys
 
