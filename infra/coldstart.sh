@@ -108,7 +108,7 @@ for f in "${FUNCTIONS[@]}"; do
     [[ -f "target/lambda/x86_64/$f/bootstrap.zip" ]] ||
         die "no target/lambda/x86_64/$f/bootstrap.zip: run without --skip-build"
 done
-LTICTL="$ROOT/target/x86_64-unknown-linux-gnu/release/ltictl"
+LTICTL="${CARGO_TARGET_DIR:-$ROOT/target}/x86_64-unknown-linux-gnu/release/ltictl"
 [[ -x "$LTICTL" ]] || die "no $LTICTL: run without --skip-build"
 
 # --- The AWS side, on moto ----------------------------------------------------------------------

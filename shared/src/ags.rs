@@ -300,7 +300,7 @@ fn token_key(registration: &Registration, scopes: &[String]) -> String {
 /// The AGS client. Cheap to share (`Arc`); its token cache lives as long as it does, so a
 /// Lambda keeps tokens across invocations.
 pub struct AgsClient {
-    http: reqwest::Client,
+    http: crate::outbound::LazyClient,
     items: Arc<dyn ExpiringItems>,
     clock: Arc<dyn Clock>,
     memory: Mutex<HashMap<String, CachedToken>>,
@@ -369,6 +369,14 @@ async fn http_error(response: reqwest::Response, what: &'static str) -> AgsError
 }
 
 impl AgsClient {
+    /// The HTTP client, built on first use.
+    fn http(&self) -> Result<&reqwest::Client, AgsError> {
+        self.http.get().map_err(|detail| AgsError::Transport {
+            what: "setting up the HTTP client",
+            detail: detail.to_owned(),
+        })
+    }
+
     /// A client with the default timeout, caching tokens in `items` too.
     pub fn new(items: Arc<dyn ExpiringItems>, clock: Arc<dyn Clock>) -> Result<Self, AgsError> {
         Self::with_timeout(items, clock, REQUEST_TIMEOUT)
@@ -380,16 +388,14 @@ impl AgsClient {
         clock: Arc<dyn Clock>,
         timeout: Duration,
     ) -> Result<Self, AgsError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(USER_AGENT)
-            .build()
-            .map_err(|e| AgsError::Transport {
-                what: "setting up the HTTP client",
-                detail: e.to_string(),
-            })?;
+        // Built on the first platform call, not at cold start (see `crate::outbound`).
+        let http = crate::outbound::LazyClient::new(move || {
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .connect_timeout(timeout.min(Duration::from_secs(5)))
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(USER_AGENT)
+        });
         Ok(Self {
             http,
             items,
@@ -485,7 +491,7 @@ impl AgsClient {
         sorted.dedup();
         let scope = sorted.join(" ");
         let response = self
-            .http
+            .http()?
             .post(registration.token_url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&[
@@ -555,7 +561,7 @@ impl AgsClient {
         let body = score_body(user, score).to_string();
         let scopes = token_scopes(granted);
         self.authorized(registration, keys, &scopes, "the score", |token| {
-            self.http
+            self.http()?
                 .post(url.clone())
                 .bearer_auth(token)
                 .header(reqwest::header::CONTENT_TYPE, SCORE_MEDIA_TYPE)
@@ -594,7 +600,7 @@ impl AgsClient {
             const WHAT: &str = "the line items";
             let response = self
                 .authorized(registration, keys, &scopes, WHAT, |token| {
-                    self.http
+                    self.http()?
                         .get(page.clone())
                         .bearer_auth(token)
                         .header(reqwest::header::ACCEPT, CONTAINER_MEDIA_TYPE)
@@ -642,7 +648,7 @@ impl AgsClient {
         .to_string();
         let response = self
             .authorized(registration, keys, &scopes, WHAT, |token| {
-                self.http
+                self.http()?
                     .post(container.clone())
                     .bearer_auth(token)
                     .header(reqwest::header::CONTENT_TYPE, LINEITEM_MEDIA_TYPE)

@@ -21,6 +21,7 @@ pub mod lti11;
 pub mod model;
 pub mod oauth1;
 pub mod outbox;
+pub mod outbound;
 pub mod outcomes11;
 pub mod pages;
 pub mod platform_keys;
