@@ -526,12 +526,16 @@ impl AgsClient {
         keys: &KeySet,
         scopes: &[String],
         what: &'static str,
-        request: impl Fn(&str) -> reqwest::RequestBuilder,
+        request: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, AgsError> {
+        let http = self.http()?;
         let mut refreshed = false;
         loop {
             let token = self.access_token(registration, keys, scopes).await?;
-            let response = request(&token).send().await.map_err(transport(what))?;
+            let response = request(http, &token)
+                .send()
+                .await
+                .map_err(transport(what))?;
             if response.status() == reqwest::StatusCode::UNAUTHORIZED && !refreshed {
                 self.invalidate(registration, scopes).await;
                 refreshed = true;
@@ -560,9 +564,8 @@ impl AgsClient {
         let url = scores_url(lineitem)?;
         let body = score_body(user, score).to_string();
         let scopes = token_scopes(granted);
-        self.authorized(registration, keys, &scopes, "the score", |token| {
-            self.http()?
-                .post(url.clone())
+        self.authorized(registration, keys, &scopes, "the score", |http, token| {
+            http.post(url.clone())
                 .bearer_auth(token)
                 .header(reqwest::header::CONTENT_TYPE, SCORE_MEDIA_TYPE)
                 .body(body.clone())
@@ -599,9 +602,8 @@ impl AgsClient {
         for _ in 0..MAX_PAGES {
             const WHAT: &str = "the line items";
             let response = self
-                .authorized(registration, keys, &scopes, WHAT, |token| {
-                    self.http()?
-                        .get(page.clone())
+                .authorized(registration, keys, &scopes, WHAT, |http, token| {
+                    http.get(page.clone())
                         .bearer_auth(token)
                         .header(reqwest::header::ACCEPT, CONTAINER_MEDIA_TYPE)
                 })
@@ -647,9 +649,8 @@ impl AgsClient {
         })
         .to_string();
         let response = self
-            .authorized(registration, keys, &scopes, WHAT, |token| {
-                self.http()?
-                    .post(container.clone())
+            .authorized(registration, keys, &scopes, WHAT, |http, token| {
+                http.post(container.clone())
                     .bearer_auth(token)
                     .header(reqwest::header::CONTENT_TYPE, LINEITEM_MEDIA_TYPE)
                     .header(reqwest::header::ACCEPT, LINEITEM_MEDIA_TYPE)
