@@ -304,7 +304,7 @@ fn token_key(registration: &Registration, scopes: &[String]) -> String {
 /// The AGS client. Cheap to share (`Arc`); its token cache lives as long as it does, so a
 /// Lambda keeps tokens across invocations.
 pub struct AgsClient {
-    http: reqwest::Client,
+    http: crate::outbound::LazyClient,
     items: Arc<dyn ExpiringItems>,
     clock: Arc<dyn Clock>,
     memory: Mutex<HashMap<String, CachedToken>>,
@@ -373,6 +373,14 @@ async fn http_error(response: reqwest::Response, what: &'static str) -> AgsError
 }
 
 impl AgsClient {
+    /// The HTTP client, built on first use.
+    fn http(&self) -> Result<&reqwest::Client, AgsError> {
+        self.http.get().map_err(|detail| AgsError::Transport {
+            what: "setting up the HTTP client",
+            detail: detail.to_owned(),
+        })
+    }
+
     /// A client with the default timeout, caching tokens in `items` too.
     pub fn new(items: Arc<dyn ExpiringItems>, clock: Arc<dyn Clock>) -> Result<Self, AgsError> {
         Self::with_timeout(items, clock, REQUEST_TIMEOUT)
@@ -384,16 +392,14 @@ impl AgsClient {
         clock: Arc<dyn Clock>,
         timeout: Duration,
     ) -> Result<Self, AgsError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(USER_AGENT)
-            .build()
-            .map_err(|e| AgsError::Transport {
-                what: "setting up the HTTP client",
-                detail: e.to_string(),
-            })?;
+        // Built on the first platform call, not at cold start (see `crate::outbound`).
+        let http = crate::outbound::LazyClient::new(move || {
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .connect_timeout(timeout.min(Duration::from_secs(5)))
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(USER_AGENT)
+        });
         Ok(Self {
             http,
             items,
@@ -489,7 +495,7 @@ impl AgsClient {
         sorted.dedup();
         let scope = sorted.join(" ");
         let response = self
-            .http
+            .http()?
             .post(registration.token_url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&[
@@ -524,12 +530,16 @@ impl AgsClient {
         keys: &KeySet,
         scopes: &[String],
         what: &'static str,
-        request: impl Fn(&str) -> reqwest::RequestBuilder,
+        request: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, AgsError> {
+        let http = self.http()?;
         let mut refreshed = false;
         loop {
             let token = self.access_token(registration, keys, scopes).await?;
-            let response = request(&token).send().await.map_err(transport(what))?;
+            let response = request(http, &token)
+                .send()
+                .await
+                .map_err(transport(what))?;
             if response.status() == reqwest::StatusCode::UNAUTHORIZED && !refreshed {
                 self.invalidate(registration, scopes).await;
                 refreshed = true;
@@ -558,9 +568,8 @@ impl AgsClient {
         let url = scores_url(lineitem)?;
         let body = score_body(user, score).to_string();
         let scopes = token_scopes(granted);
-        self.authorized(registration, keys, &scopes, "the score", |token| {
-            self.http
-                .post(url.clone())
+        self.authorized(registration, keys, &scopes, "the score", |http, token| {
+            http.post(url.clone())
                 .bearer_auth(token)
                 .header(reqwest::header::CONTENT_TYPE, SCORE_MEDIA_TYPE)
                 .body(body.clone())
@@ -597,9 +606,8 @@ impl AgsClient {
         for _ in 0..MAX_PAGES {
             const WHAT: &str = "the line items";
             let response = self
-                .authorized(registration, keys, &scopes, WHAT, |token| {
-                    self.http
-                        .get(page.clone())
+                .authorized(registration, keys, &scopes, WHAT, |http, token| {
+                    http.get(page.clone())
                         .bearer_auth(token)
                         .header(reqwest::header::ACCEPT, CONTAINER_MEDIA_TYPE)
                 })
@@ -645,9 +653,8 @@ impl AgsClient {
         })
         .to_string();
         let response = self
-            .authorized(registration, keys, &scopes, WHAT, |token| {
-                self.http
-                    .post(container.clone())
+            .authorized(registration, keys, &scopes, WHAT, |http, token| {
+                http.post(container.clone())
                     .bearer_auth(token)
                     .header(reqwest::header::CONTENT_TYPE, LINEITEM_MEDIA_TYPE)
                     .header(reqwest::header::ACCEPT, LINEITEM_MEDIA_TYPE)
@@ -718,9 +725,8 @@ impl AgsClient {
         let mut members = Vec::new();
         for _ in 0..MAX_PAGES {
             let response = self
-                .authorized(registration, keys, &scopes, WHAT, |token| {
-                    self.http
-                        .get(page.clone())
+                .authorized(registration, keys, &scopes, WHAT, |http, token| {
+                    http.get(page.clone())
                         .bearer_auth(token)
                         .header(reqwest::header::ACCEPT, MEMBERSHIP_MEDIA_TYPE)
                 })

@@ -26,6 +26,7 @@ pub mod login;
 pub mod lti11;
 pub mod model;
 pub mod oauth1;
+pub mod outbound;
 pub mod outbox;
 pub mod outcomes11;
 pub mod pages;

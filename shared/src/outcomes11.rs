@@ -395,7 +395,7 @@ pub enum Accepted {
 /// redirects (the signature covers the URL, and a 307 would replay the signed body elsewhere),
 /// gives each request [`REQUEST_TIMEOUT`] and sends [`USER_AGENT`].
 pub struct OutcomesClient {
-    http: reqwest::Client,
+    http: crate::outbound::LazyClient,
     clock: Arc<dyn Clock>,
 }
 
@@ -408,21 +408,22 @@ impl fmt::Debug for OutcomesClient {
 impl OutcomesClient {
     /// A client whose `oauth_timestamp` comes from `clock`.
     ///
-    /// Fails with [`OutcomeError::Transport`] only if the TLS stack cannot be initialised.
+    /// Does not fail today: the HTTP client is built on first use, and a TLS stack that cannot
+    /// be initialised is then reported as [`OutcomeError::Transport`] by that request. The
+    /// `Result` stays so callers keep handling set-up failures.
     pub fn new(clock: Arc<dyn Clock>) -> Result<Self, OutcomeError> {
         Self::with_timeout(clock, REQUEST_TIMEOUT)
     }
 
     /// A client whose requests time out after `timeout`.
     pub fn with_timeout(clock: Arc<dyn Clock>, timeout: Duration) -> Result<Self, OutcomeError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(USER_AGENT)
-            .build()
-            .map_err(|error| {
-                OutcomeError::Transport(format!("cannot set up the HTTP client: {error}"))
-            })?;
+        // Built on the first service call, not at cold start (see `crate::outbound`).
+        let http = crate::outbound::LazyClient::new(move || {
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(USER_AGENT)
+        });
         Ok(Self { http, clock })
     }
 
@@ -476,6 +477,10 @@ impl OutcomesClient {
         );
         let response = self
             .http
+            .get()
+            .map_err(|error| {
+                OutcomeError::Transport(format!("cannot set up the HTTP client: {error}"))
+            })?
             .post(target.service_url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/xml")
             .header(reqwest::header::AUTHORIZATION, authorization)

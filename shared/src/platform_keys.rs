@@ -183,7 +183,7 @@ impl CachedSet {
 
 /// Platforms' key sets, cached in memory and in the shared store.
 pub struct PlatformKeys {
-    http: reqwest::Client,
+    http: crate::outbound::LazyClient,
     items: Arc<dyn ExpiringItems>,
     policy: KeyCachePolicy,
     memory: Mutex<HashMap<String, Arc<CachedSet>>>,
@@ -200,11 +200,13 @@ impl std::fmt::Debug for PlatformKeys {
 impl PlatformKeys {
     /// A cache over the shared store `items`.
     pub fn new(items: Arc<dyn ExpiringItems>, policy: KeyCachePolicy) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(policy.fetch_timeout)
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .build()
-            .unwrap_or_default();
+        // Built on the first key fetch, not at cold start (see `crate::outbound`).
+        let timeout = policy.fetch_timeout;
+        let http = crate::outbound::LazyClient::new(move || {
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .redirect(reqwest::redirect::Policy::limited(3))
+        });
         Self {
             http,
             items,
@@ -256,6 +258,8 @@ impl PlatformKeys {
     async fn fetch(&self, url: &Url) -> Result<Vec<Jwk>, String> {
         let response = self
             .http
+            .get()
+            .map_err(|error| format!("cannot set up the HTTP client: {error}"))?
             .get(url.clone())
             .header(http::header::ACCEPT, "application/json")
             .send()
