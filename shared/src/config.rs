@@ -8,6 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::lifecycle::Retention;
+use crate::secret::OriginSecret;
 
 /// The secret holding the key document (name or ARN).
 pub const SECRET_ID_VAR: &str = "LTI_SECRET_ID";
@@ -27,6 +28,10 @@ pub const SECRET_CACHE_SECONDS_VAR: &str = "LTI_SECRET_CACHE_SECONDS";
 /// How many days attempts and personal data are kept after their last activity (`0`: keep
 /// forever; default [`crate::lifecycle::DEFAULT_RETENTION_DAYS`]).
 pub const RETENTION_DAYS_VAR: &str = "LTI_RETENTION_DAYS";
+
+/// The value CloudFront sends in [`crate::http::ORIGIN_VERIFY_HEADER`]; a function with it set
+/// refuses requests that do not carry it (direct calls to its function URL). Unset locally.
+pub const ORIGIN_VERIFY_VAR: &str = "LTI_ORIGIN_VERIFY";
 
 /// The default in-memory lifetime of the key document. Next keys are published a rotation
 /// ahead, so a few minutes of staleness never breaks a signature.
@@ -87,6 +92,24 @@ pub fn secret_cache_ttl() -> Result<Duration, ConfigError> {
                     reason: format!("{text:?} is not a whole number of seconds"),
                 })
         }
+    }
+}
+
+/// The origin secret from [`ORIGIN_VERIFY_VAR`]: `None` when unset or empty (local runs of the
+/// Lambda binaries, which no CloudFront fronts), an error when set but too short to be a secret.
+pub fn origin_secret() -> Result<Option<OriginSecret>, ConfigError> {
+    match std::env::var(ORIGIN_VERIFY_VAR) {
+        Err(_) => Ok(None),
+        Ok(text) if text.trim().is_empty() => Ok(None),
+        Ok(text) => OriginSecret::new(text)
+            .map(Some)
+            .ok_or(ConfigError::Invalid {
+                name: ORIGIN_VERIFY_VAR,
+                reason: format!(
+                    "shorter than {} characters (the value is not shown)",
+                    OriginSecret::MIN_LEN
+                ),
+            }),
     }
 }
 

@@ -38,6 +38,34 @@ impl PartialEq for ConsumerSecret {
 
 impl Eq for ConsumerSecret {}
 
+/// The value CloudFront adds to every request it forwards to a function URL (header
+/// [`crate::http::ORIGIN_VERIFY_HEADER`]), proving the request came through the one public
+/// origin. Prints as `OriginSecret([redacted])` and compares in constant time.
+#[derive(Clone)]
+pub struct OriginSecret(String);
+
+impl OriginSecret {
+    /// The shortest value accepted: anything shorter is a configuration mistake, not a secret.
+    pub const MIN_LEN: usize = 16;
+
+    /// Wraps a configured value; `None` when it is shorter than [`Self::MIN_LEN`].
+    pub fn new(value: impl Into<String>) -> Option<Self> {
+        let value = value.into();
+        (value.len() >= Self::MIN_LEN).then_some(Self(value))
+    }
+
+    /// Whether `presented` (a header value) is this secret, compared in constant time.
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        constant_time_eq(self.0.as_bytes(), presented)
+    }
+}
+
+impl fmt::Debug for OriginSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OriginSecret([redacted])")
+    }
+}
+
 /// Compares two byte strings without revealing, through timing, where they first differ.
 /// Lengths are not secret (a signature or a secret's length is public knowledge).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -55,6 +83,15 @@ mod tests {
     fn debug_secret_is_redacted() {
         let secret = ConsumerSecret::new("hunter2-hunter2-hunter2");
         assert_eq!(format!("{secret:?}"), "ConsumerSecret([redacted])");
+    }
+
+    #[test]
+    fn origin_secret_short_value_is_refused() {
+        assert!(OriginSecret::new("short").is_none());
+        let secret = OriginSecret::new("0123456789abcdef").unwrap();
+        assert!(secret.matches(b"0123456789abcdef"));
+        assert!(!secret.matches(b"0123456789abcdeF"));
+        assert_eq!(format!("{secret:?}"), "OriginSecret([redacted])");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use jwks::Jwks;
 use lambda_http::service_fn;
 use lti_shared::clock::SystemClock;
 use lti_shared::config;
+use lti_shared::http::origin_guard;
 use lti_shared::keystore::secrets_manager::SecretsManagerKeyStore;
 
 #[tokio::main]
@@ -18,9 +19,18 @@ async fn main() -> Result<(), lambda_http::Error> {
     let aws = config::aws_sdk_config().await;
     let keys = SecretsManagerKeyStore::from_config(&aws, secret_id, cache_ttl);
     let handler = Arc::new(Jwks::new(Arc::new(keys), Arc::new(SystemClock)));
+    let origin = config::origin_secret()?.map(Arc::new);
     lambda_http::run(service_fn(move |req| {
         let handler = Arc::clone(&handler);
-        async move { Ok::<_, Infallible>(handler.handle(req).await) }
+        let origin = origin.clone();
+        async move {
+            // Only requests that came through the public origin (CloudFront) are served.
+            let response = match origin_guard(&req, origin.as_deref()) {
+                Some(refused) => refused,
+                None => handler.handle(req).await,
+            };
+            Ok::<_, Infallible>(response)
+        }
     }))
     .await
 }

@@ -8,6 +8,7 @@ use lambda_http::service_fn;
 use login::Login;
 use lti_shared::clock::SystemClock;
 use lti_shared::config;
+use lti_shared::http::origin_guard;
 use lti_shared::registry_cache::{CachedRegistry, DEFAULT_REGISTRY_TTL};
 use lti_shared::store::dynamo::DynamoStore;
 use lti_shared::tool::ToolUrls;
@@ -25,9 +26,18 @@ async fn main() -> Result<(), lambda_http::Error> {
         Arc::new(SystemClock),
         ToolUrls::new(&public_url),
     ));
+    let origin = config::origin_secret()?.map(Arc::new);
     lambda_http::run(service_fn(move |req| {
         let handler = Arc::clone(&handler);
-        async move { Ok::<_, Infallible>(handler.handle(req).await) }
+        let origin = origin.clone();
+        async move {
+            // Only requests that came through the public origin (CloudFront) are served.
+            let response = match origin_guard(&req, origin.as_deref()) {
+                Some(refused) => refused,
+                None => handler.handle(req).await,
+            };
+            Ok::<_, Infallible>(response)
+        }
     }))
     .await
 }

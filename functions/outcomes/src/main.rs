@@ -11,9 +11,11 @@ use lti_shared::ags::AgsClient;
 use lti_shared::clock::SystemClock;
 use lti_shared::config;
 use lti_shared::delivery::{Deliverer, DelivererParts, DeliveryPolicy};
+use lti_shared::http::origin_guard;
 use lti_shared::keystore::secrets_manager::SecretsManagerKeyStore;
 use lti_shared::outcomes11::OutcomesClient;
 use lti_shared::queue_sqs::SqsQueue;
+use lti_shared::secret::OriginSecret;
 use lti_shared::store::dynamo::DynamoStore;
 use lti_shared::tool::ToolUrls;
 use outcomes::{Outcomes, SqsEvent};
@@ -50,17 +52,22 @@ async fn main() -> Result<(), lambda_http::Error> {
         clock,
         ToolUrls::new(&public_url),
     ));
+    let origin = config::origin_secret()?.map(Arc::new);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);
-        async move { dispatch(handler, event).await }
+        let origin = origin.clone();
+        async move { dispatch(handler, origin, event).await }
     }))
     .await
 }
 
 /// Routes an invocation: SQS batches to the queue consumer, anything else to the HTTP handler
-/// through `lambda_http`'s own adapter (the same conversion `lambda_http::run` does).
+/// through `lambda_http`'s own adapter (the same conversion `lambda_http::run` does). HTTP
+/// requests that did not come through the public origin (CloudFront) are refused; queue
+/// batches come from SQS itself, with no headers to check.
 async fn dispatch(
     handler: Arc<Outcomes>,
+    origin: Option<Arc<OriginSecret>>,
     event: LambdaEvent<Value>,
 ) -> Result<Value, lambda_http::Error> {
     let LambdaEvent { payload, context } = event;
@@ -78,7 +85,14 @@ async fn dispatch(
     let request: LambdaRequest = serde_json::from_value(payload)?;
     let mut adapter = Adapter::from(service_fn(move |req| {
         let handler = Arc::clone(&handler);
-        async move { Ok::<_, std::convert::Infallible>(handler.handle(req).await) }
+        let origin = origin.clone();
+        async move {
+            let response = match origin_guard(&req, origin.as_deref()) {
+                Some(refused) => refused,
+                None => handler.handle(req).await,
+            };
+            Ok::<_, std::convert::Infallible>(response)
+        }
     }));
     let response = adapter
         .call(LambdaEvent::new(request, context))

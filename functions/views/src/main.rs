@@ -10,6 +10,7 @@ use lti_shared::ags::AgsClient;
 use lti_shared::clock::SystemClock;
 use lti_shared::config;
 use lti_shared::delivery::{Deliverer, DelivererParts, DeliveryPolicy};
+use lti_shared::http::origin_guard;
 use lti_shared::keystore::secrets_manager::SecretsManagerKeyStore;
 use lti_shared::outcomes11::OutcomesClient;
 use lti_shared::queue_sqs::SqsQueue;
@@ -50,9 +51,18 @@ async fn main() -> Result<(), lambda_http::Error> {
         clock,
         ToolUrls::new(&public_url),
     ));
+    let origin = config::origin_secret()?.map(Arc::new);
     lambda_http::run(service_fn(move |req| {
         let handler = Arc::clone(&handler);
-        async move { Ok::<_, Infallible>(handler.handle(req).await) }
+        let origin = origin.clone();
+        async move {
+            // Only requests that came through the public origin (CloudFront) are served.
+            let response = match origin_guard(&req, origin.as_deref()) {
+                Some(refused) => refused,
+                None => handler.handle(req).await,
+            };
+            Ok::<_, Infallible>(response)
+        }
     }))
     .await
 }

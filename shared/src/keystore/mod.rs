@@ -11,6 +11,8 @@
 //!
 //! - [`secrets_manager`]: the document is the secret's `AWSCURRENT` value.
 //! - [`file`]: the document is `keys.json` in the data folder, readable by its owner only.
+//!
+//! [`rotation`] prepares and checks the document of a Secrets Manager rotation.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +24,7 @@ use crate::ports::StoreError;
 use crate::secret::ConsumerSecret;
 
 pub mod file;
+pub mod rotation;
 pub mod secrets_manager;
 
 /// The key store document, as stored. Private so that secrets only leave it through the
