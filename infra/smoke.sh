@@ -128,8 +128,10 @@ if [[ -n "$STACK" ]]; then
 import json, sys
 outputs = json.load(open(sys.argv[1]))["Stacks"][0].get("Outputs", [])
 found = {}
-for prefix, name in (("Jwks", "jwks"), ("Login", "login"), ("Launch", "launch"),
-                     ("Redirect", "launch")):
+# The stack's public-origin outputs (JwksUrl, LoginUrl, TargetLinkUrl); LaunchFunctionUrl
+# style outputs of older stacks still match.
+for prefix, name in (("Jwks", "jwks"), ("Login", "login"), ("TargetLink", "launch"),
+                     ("Launch", "launch")):
     for output in sorted(outputs, key=lambda o: o["OutputKey"]):
         if output["OutputKey"].startswith(prefix) and name not in found:
             found[name] = output["OutputValue"]
