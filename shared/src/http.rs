@@ -186,6 +186,46 @@ pub fn html_response(status: u16, html: String) -> Response<Body> {
     out
 }
 
+/// The error page (heading, what to do, reason code, request id) with `status`.
+pub fn error_page(
+    status: u16,
+    heading: &str,
+    advice: &str,
+    code: &str,
+    request_id: &str,
+) -> Response<Body> {
+    html_response(
+        status,
+        crate::pages::render(&crate::pages::ErrorPage {
+            heading,
+            advice,
+            code,
+            request_id,
+        }),
+    )
+}
+
+/// The error page for an id_token the verifier refused (LTI 1.3 launches and deep linking
+/// requests), with the status of the error's class and the reason code, under `heading`. The
+/// refusal is logged with its reason: as `"<what> failed"` at error level when the tool or the
+/// platform is failing (5xx), else as `"<what> refused"`. The detail names the rule; it never
+/// contains the token or personal data.
+pub fn launch_refused(
+    error: &crate::launch::LaunchError,
+    request_id: &str,
+    what: &str,
+    heading: &str,
+) -> Response<Body> {
+    let status = error.class().status();
+    let id = request_id;
+    if status >= 500 {
+        tracing::error!(request_id = id, code = error.code(), detail = %error, "{what} failed");
+    } else {
+        tracing::info!(request_id = id, code = error.code(), detail = %error, "{what} refused");
+    }
+    error_page(status, heading, error.advice(), error.code(), request_id)
+}
+
 /// A `302 Found` redirect.
 pub fn redirect(location: &str) -> Response<Body> {
     let mut out = response(302, "text/plain; charset=utf-8", "no-store", Body::Empty);
@@ -336,6 +376,17 @@ mod tests {
         assert_eq!(cookie(&req, "b").as_deref(), Some("2"));
         assert_eq!(cookie(&req, "c").as_deref(), Some("3"));
         assert_eq!(cookie(&req, "d"), None);
+    }
+
+    #[test]
+    fn error_page_is_an_uncached_html_page_with_the_code() {
+        let page = error_page(403, "Refused", "Go back", "ROLE_NOT_ALLOWED", "req-1");
+        assert_eq!(page.status(), 403);
+        assert_eq!(page.headers()[http::header::CACHE_CONTROL], "no-store");
+        let Body::Text(html) = page.body() else {
+            panic!("not a text body");
+        };
+        assert!(html.contains("ROLE_NOT_ALLOWED") && html.contains("req-1"));
     }
 
     #[test]

@@ -173,6 +173,18 @@ pub enum ErrorClass {
     Unavailable,
 }
 
+impl ErrorClass {
+    /// The HTTP status of a refusal of this class.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorClass::BadRequest => 400,
+            ErrorClass::Unauthenticated => 401,
+            ErrorClass::Forbidden => 403,
+            ErrorClass::Unavailable => 503,
+        }
+    }
+}
+
 impl LaunchError {
     /// A short reason code shown to the user and logged.
     pub fn code(&self) -> &'static str {
@@ -765,5 +777,19 @@ impl Verifier {
             .filter(|d| registration.deployment_ids.contains(d))
             .ok_or_else(|| LaunchError::UnknownDeployment(deployment.to_owned()))?;
         Ok((registration, deployment_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusal_status_follows_the_class() {
+        assert_eq!(LaunchError::MissingToken.class().status(), 400);
+        assert_eq!(LaunchError::BadSignature.class().status(), 401);
+        assert_eq!(LaunchError::PlatformDisabled.class().status(), 403);
+        let store = LaunchError::Store(StoreError::Corrupt("x".into()));
+        assert_eq!(store.class().status(), 503);
     }
 }

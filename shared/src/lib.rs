@@ -7,6 +7,7 @@
 //! tool in `infra/` are thin shells around this crate.
 
 pub mod ags;
+pub mod binding;
 pub mod catalog;
 pub mod claims;
 pub mod clock;

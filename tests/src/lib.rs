@@ -18,11 +18,14 @@
 //!   configuration, registration endpoint with a registration token).
 //! - [`tool`]: the tool itself on a loopback port with fresh data, and an independent LTI 1.1
 //!   signer (Python's oauthlib).
+//! - [`browser`]: headless Chromium driven by chromedriver, for launches in the platform's
+//!   iframe (`tests/browser.rs`, `tests/deep_linking_browser.rs`).
 //!
 //! This crate is never shipped, so panicking on a broken test setup is the right answer here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod ags;
+pub mod browser;
 pub mod delivery;
 pub mod faults;
 pub mod grades;

@@ -20,33 +20,19 @@
 //! when Chromium or chromedriver is missing: `infra/test.sh` installs them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::fmt::Display;
-use std::net::TcpListener as StdListener;
-use std::os::unix::process::CommandExt as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
 use lti_shared::keys::KeySet;
+use lti_tests::browser::{Browser, Profile, check, cmd};
 use lti_tests::platform::{FakePlatform, LaunchSpec, LoginMethod, StorageMessage};
 use ltictl::backend::Backend;
 use ltictl::serve::{App, serve};
-use serde_json::json;
 use time::OffsetDateTime;
 use url::Url;
 
-/// Debian's Chromium (package `chromium`).
-const CHROMIUM: &str = "/usr/bin/chromium";
-
 /// How long a launch may take to reach the page a test waits for.
 const LAUNCH_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// How to install what the tests need.
-const INSTALL_HINT: &str = "install chromium chromium-driver \
-     (apt-get install -y --no-install-recommends chromium chromium-driver), or run ./infra/test.sh";
 
 // ---------------------------------------------------------------------------------------------
 // The tool, in-process
@@ -105,274 +91,28 @@ async fn start_tool(platform: &FakePlatform) -> Tool {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The browser
+// What the tool's frame shows
 // ---------------------------------------------------------------------------------------------
 
-/// `target/browser-artifacts`, created.
-fn artifacts_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-            manifest.parent().unwrap_or(manifest).join("target")
-        });
-    let dir = target.join("browser-artifacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The chromedriver on `PATH`; panics with how to install it (and Chromium) if either is
-/// missing.
-fn browser_installed() -> PathBuf {
-    let chromedriver = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join("chromedriver"))
-            .find(|candidate| candidate.is_file())
-    });
-    match (Path::new(CHROMIUM).is_file(), chromedriver) {
-        (true, Some(chromedriver)) => chromedriver,
-        (chromium, chromedriver) => panic!(
-            "the browser tests need Chromium at {CHROMIUM} ({}) and chromedriver on PATH ({}): {INSTALL_HINT}",
-            if chromium { "found" } else { "missing" },
-            if chromedriver.is_some() {
-                "found"
-            } else {
-                "missing"
-            },
-        ),
-    }
-}
-
-/// A free loopback port (bound, then released for chromedriver).
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A chromedriver in its own process group; dropping it kills the group (chromedriver and the
-/// browser it started), whatever state the test left the WebDriver session in.
-struct Chromedriver {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Chromedriver {
-    fn drop(&mut self) {
-        // The group id is chromedriver's pid (process_group(0)); Chromium inherits it.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Chromedriver {
-    async fn start(name: &str) -> Self {
-        let binary = browser_installed();
-        let port = free_port();
-        let log = std::fs::File::create(artifacts_dir().join(format!("{name}.chromedriver.log")))
-            .unwrap();
-        let child = Command::new(&binary)
-            .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}; {INSTALL_HINT}", binary.display()));
-        let driver = Self { child, port };
-        let status = format!("{}/status", driver.url());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(response) = reqwest::get(&status).await
-                && response.status().is_success()
-            {
-                return driver;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not answer on {status} within 10 s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-/// What the browser profile does with the tool's cookies.
-enum Profile {
-    /// A fresh profile: this Chromium blocks unpartitioned third-party cookies and allows
-    /// `Partitioned` ones.
-    Default,
-    /// A fresh profile whose preferences block every cookie of this origin, in any context
-    /// (content setting exception "block" for cookies).
-    BlockCookiesOf(String),
-}
-
-/// One test's browser: a fresh profile, chromedriver and a WebDriver session.
-struct Browser {
-    name: &'static str,
-    client: Client,
-    // Dropped after the session is closed: kills chromedriver and the browser.
-    _driver: Chromedriver,
-    _profile: tempfile::TempDir,
-    started: Instant,
-}
-
-impl Browser {
-    async fn open(name: &'static str, profile: Profile) -> Self {
-        let started = Instant::now();
-        let profile_dir = tempfile::tempdir().unwrap();
-        if let Profile::BlockCookiesOf(origin) = &profile {
-            // Chromium reads Default/Preferences of the user data dir at start. The key is the
-            // content setting pattern pair "primary,secondary"; 2 is CONTENT_SETTING_BLOCK.
-            let prefs = json!({
-                "profile": {"content_settings": {"exceptions": {"cookies": {
-                    format!("{origin},*"): {"setting": 2}
-                }}}}
-            });
-            let default = profile_dir.path().join("Default");
-            std::fs::create_dir_all(&default).unwrap();
-            std::fs::write(default.join("Preferences"), prefs.to_string()).unwrap();
-        }
-        let driver = Chromedriver::start(name).await;
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-quic",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--window-size=1200,860",
-                    format!("--user-data-dir={}", profile_dir.path().display()),
-                ],
-            }),
-        );
-        let client = tokio::time::timeout(
-            Duration::from_secs(20),
-            ClientBuilder::new(HttpConnector::new())
-                .capabilities(capabilities)
-                .connect(&driver.url()),
-        )
+/// Polls the tool's iframe until `done` holds, up to [`LAUNCH_TIMEOUT`].
+async fn wait_for_tool(
+    browser: &Browser,
+    what: &str,
+    done: impl Fn(&ToolView) -> bool,
+) -> Result<ToolView, String> {
+    browser
+        .wait_for_tool_frame(TOOL_VIEW_SCRIPT, what, LAUNCH_TIMEOUT, done)
         .await
-        .unwrap_or_else(|_| {
-            panic!("no WebDriver session within 20 s (see {name}.chromedriver.log)")
-        })
-        .unwrap_or_else(|e| {
-            panic!("chromedriver did not start {CHROMIUM} ({e}); see {name}.chromedriver.log")
-        });
-        Self {
-            name,
-            client,
-            _driver: driver,
-            _profile: profile_dir,
-            started,
-        }
-    }
+}
 
-    /// Saves a screenshot (and, on failure, the tool frame's HTML), closes the session, and
-    /// fails the test if `outcome` is an error.
-    async fn finish(self, outcome: Result<(), String>) {
-        let dir = artifacts_dir();
-        let screenshot = dir.join(format!("{}.png", self.name));
-        let saved = match self.client.screenshot().await {
-            Ok(png) => std::fs::write(&screenshot, png).map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        if outcome.is_err()
-            && let Ok(html) = self.in_tool_frame(async |c| c.source().await).await
-        {
-            let _ = std::fs::write(dir.join(format!("{}.tool.html", self.name)), html);
-        }
-        let elapsed = self.started.elapsed();
-        let _ = self.client.clone().close().await;
-        eprintln!(
-            "{}: {} in {:.1} s; screenshot {}",
-            self.name,
-            if outcome.is_ok() { "passed" } else { "FAILED" },
-            elapsed.as_secs_f64(),
-            match &saved {
-                Ok(()) => screenshot.display().to_string(),
-                Err(e) => format!("not saved ({e})"),
-            }
-        );
-        if let Err(message) = outcome {
-            panic!("{message}\n(screenshot: {})", screenshot.display());
-        }
-    }
-
-    /// Runs `f` with the WebDriver context in the tool's iframe, then back at the top.
-    async fn in_tool_frame<T>(
-        &self,
-        f: impl AsyncFnOnce(&Client) -> Result<T, fantoccini::error::CmdError>,
-    ) -> Result<T, fantoccini::error::CmdError> {
-        self.client
-            .find(Locator::Id("tool"))
-            .await?
-            .enter_frame()
-            .await?;
-        let result = f(&self.client).await;
-        self.client.enter_parent_frame().await?;
-        result
-    }
-
-    /// What the tool's iframe shows now.
-    async fn tool_view(&self) -> Result<ToolView, String> {
-        let value = self
-            .in_tool_frame(async |c| c.execute(TOOL_VIEW_SCRIPT, vec![]).await)
-            .await
-            .map_err(|e| format!("cannot read the tool frame: {e}"))?;
-        serde_json::from_value(value).map_err(|e| format!("unexpected tool view: {e}"))
-    }
-
-    /// Polls the tool's iframe until `done` holds, up to [`LAUNCH_TIMEOUT`].
-    async fn wait_for_tool(
-        &self,
-        what: &str,
-        done: impl Fn(&ToolView) -> bool,
-    ) -> Result<ToolView, String> {
-        let deadline = Instant::now() + LAUNCH_TIMEOUT;
-        let mut last = Err("nothing read yet".to_owned());
-        while Instant::now() < deadline {
-            last = self.tool_view().await;
-            if let Ok(view) = &last
-                && done(view)
-            {
-                return Ok(view.clone());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Err(format!(
-            "the tool frame did not show {what} within {} s; last seen: {last:#?}",
-            LAUNCH_TIMEOUT.as_secs()
-        ))
-    }
-
-    /// Writes a `Partitioned` and an unpartitioned third-party cookie from the tool's frame
-    /// and reads `document.cookie` back.
-    async fn cookie_probe(&self) -> Result<CookieProbe, String> {
-        let value = self
-            .in_tool_frame(async |c| c.execute(COOKIE_PROBE_SCRIPT, vec![]).await)
-            .await
-            .map_err(|e| format!("cannot probe cookies in the tool frame: {e}"))?;
-        serde_json::from_value(value).map_err(|e| format!("unexpected cookie probe: {e}"))
-    }
+/// Writes a `Partitioned` and an unpartitioned third-party cookie from the tool's frame and
+/// reads `document.cookie` back.
+async fn cookie_probe(browser: &Browser) -> Result<CookieProbe, String> {
+    let value = browser
+        .in_tool_frame(async |c| c.execute(COOKIE_PROBE_SCRIPT, vec![]).await)
+        .await
+        .map_err(|e| format!("cannot probe cookies in the tool frame: {e}"))?;
+    serde_json::from_value(value).map_err(|e| format!("unexpected cookie probe: {e}"))
 }
 
 /// Reads the tool frame's state; never throws.
@@ -442,14 +182,6 @@ impl ToolView {
     }
 }
 
-fn check(condition: bool, message: impl FnOnce() -> String) -> Result<(), String> {
-    if condition { Ok(()) } else { Err(message()) }
-}
-
-fn cmd<E: Display>(what: &'static str) -> impl FnOnce(E) -> String {
-    move |e| format!("{what}: {e}")
-}
-
 /// Opens the course page and checks that the tool's frame is cross-site to it.
 async fn open_course(browser: &Browser, course: &Url, tool: &Tool) -> Result<(), String> {
     browser
@@ -503,8 +235,7 @@ async fn browser_launch_with_partitioned_cookie_reaches_activity() {
 
     let outcome = async {
         open_course(&browser, &course, &tool).await?;
-        let view = browser
-            .wait_for_tool("the activity", ToolView::is_activity)
+        let view = wait_for_tool(&browser, "the activity", ToolView::is_activity)
             .await?;
         check(view.heading.as_deref() == Some("Activity"), || {
             format!("a learner's launch shows {:?}", view.heading)
@@ -526,7 +257,7 @@ async fn browser_launch_with_partitioned_cookie_reaches_activity() {
         })?;
         // What makes this test meaningful: in this frame an unpartitioned cookie is refused,
         // a Partitioned one kept.
-        let probe = browser.cookie_probe().await?;
+        let probe = cookie_probe(&browser).await?;
         check(probe.partitioned && !probe.unpartitioned, || {
             format!(
                 "expected this Chromium to keep only Partitioned cookies in a third-party frame: {probe:?}"
@@ -554,9 +285,7 @@ async fn browser_launch_with_cookies_blocked_uses_platform_storage() {
 
     let outcome = async {
         open_course(&browser, &course, &tool).await?;
-        let view = browser
-            .wait_for_tool("the activity", ToolView::is_activity)
-            .await?;
+        let view = wait_for_tool(&browser, "the activity", ToolView::is_activity).await?;
         check(view.attempt.as_deref() == Some("000001"), || {
             format!("the first attempt is {:?}", view.attempt)
         })?;
@@ -564,7 +293,7 @@ async fn browser_launch_with_cookies_blocked_uses_platform_storage() {
             format!("the activity shows the user as {:?}", view.who)
         })?;
         // The profile really blocks the tool's cookies: not even a Partitioned one sticks.
-        let probe = browser.cookie_probe().await?;
+        let probe = cookie_probe(&browser).await?;
         check(!probe.partitioned && !probe.unpartitioned, || {
             format!(
                 "the profile should block every cookie of {}: {probe:?}",
@@ -607,11 +336,10 @@ async fn browser_launch_with_cookies_blocked_and_no_storage_offers_new_window() 
 
     let outcome = async {
         open_course(&browser, &course, &tool).await?;
-        let view = browser
-            .wait_for_tool("a reason code", |view| {
-                view.code.is_some() || view.is_activity()
-            })
-            .await?;
+        let view = wait_for_tool(&browser, "a reason code", |view| {
+            view.code.is_some() || view.is_activity()
+        })
+        .await?;
         check(view.code.as_deref() == Some("COOKIES_BLOCKED"), || {
             format!("expected the COOKIES_BLOCKED page: {view:#?}")
         })?;
@@ -633,7 +361,7 @@ async fn browser_launch_with_cookies_blocked_and_no_storage_offers_new_window() 
                 && has("target_link_uri", &tool.launch_url()),
             || format!("the restart link should start the same login again: {href}"),
         )?;
-        let probe = browser.cookie_probe().await?;
+        let probe = cookie_probe(&browser).await?;
         check(!probe.partitioned && !probe.unpartitioned, || {
             format!(
                 "the profile should block every cookie of {}: {probe:?}",
@@ -667,9 +395,7 @@ async fn browser_launch_with_login_form_post_reaches_activity() {
 
     let outcome = async {
         open_course(&browser, &course, &tool).await?;
-        let view = browser
-            .wait_for_tool("the activity", ToolView::is_activity)
-            .await?;
+        let view = wait_for_tool(&browser, "the activity", ToolView::is_activity).await?;
         check(view.heading.as_deref() == Some("Activity"), || {
             format!("a learner's launch shows {:?}", view.heading)
         })?;
@@ -718,13 +444,12 @@ async fn browser_instructor_lands_on_the_attempts_view_in_the_iframe() {
     .await;
     let outcome = async {
         open_course(&browser, &course, &tool).await?;
-        browser
-            .wait_for_tool("the attempts view", |v| {
-                v.heading
-                    .as_deref()
-                    .is_some_and(|h| h.starts_with("Attempts:"))
-            })
-            .await?;
+        wait_for_tool(&browser, "the attempts view", |v| {
+            v.heading
+                .as_deref()
+                .is_some_and(|h| h.starts_with("Attempts:"))
+        })
+        .await?;
         let attempts = frame_text(&browser, "#attempts").await?;
         check(attempts.contains("Stu Dent"), || {
             format!("the learner's attempt is not listed: {attempts}")
@@ -760,9 +485,7 @@ async fn browser_learner_opens_their_own_attempts_from_the_activity() {
     .await;
     let outcome = async {
         open_course(&browser, &course, &tool).await?;
-        browser
-            .wait_for_tool("the activity", ToolView::is_activity)
-            .await?;
+        wait_for_tool(&browser, "the activity", ToolView::is_activity).await?;
         browser
             .in_tool_frame(async |c| {
                 c.execute(
@@ -773,13 +496,12 @@ async fn browser_learner_opens_their_own_attempts_from_the_activity() {
             })
             .await
             .map_err(|e| format!("cannot click 'Your attempts': {e}"))?;
-        browser
-            .wait_for_tool("the learner's attempts", |v| {
-                v.heading
-                    .as_deref()
-                    .is_some_and(|h| h.starts_with("Your attempts"))
-            })
-            .await?;
+        wait_for_tool(&browser, "the learner's attempts", |v| {
+            v.heading
+                .as_deref()
+                .is_some_and(|h| h.starts_with("Your attempts"))
+        })
+        .await?;
         let attempts = frame_text(&browser, "#attempts").await?;
         check(!attempts.contains("someone-else"), || {
             format!("another learner is shown: {attempts}")

@@ -15,21 +15,22 @@
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
+use lti_shared::binding::{CookielessError, LaunchForm, clear_state_cookie, cookieless_page};
 use lti_shared::catalog::CatalogItem;
 use lti_shared::claims::MessageType;
 use lti_shared::clock::Clock;
 use lti_shared::deep_link::{
     DeepLinkRequest, Outcome, REQUEST_LIFETIME, SelectionError, choose, response_claims,
 };
-use lti_shared::http::{html_response, is_same_origin_post, param, params, request_id, set_cookie};
-use lti_shared::launch::{
-    BrowserBinding, ErrorClass, LaunchError, LaunchInput, Verifier, check_format,
+use lti_shared::http::{
+    error_page, html_response, is_same_origin_post, launch_refused, param, params, request_id,
 };
-use lti_shared::login::{issued_login, random_token, state_cookie_name};
+use lti_shared::launch::{LaunchError, Verifier};
+use lti_shared::login::random_token;
 use lti_shared::pages::deep_link::{
     ACTION_CANCEL, ACTION_FIELD, ACTION_SELECT, ITEM_FIELD, Picker, PickerItem, REQUEST_FIELD,
 };
-use lti_shared::pages::{AutoSubmit, ErrorPage, NewWindow, StorageLaunch, render};
+use lti_shared::pages::{AutoSubmit, render};
 use lti_shared::ports::{Catalog, ExpiringItems, ItemKind, KeyStore};
 use lti_shared::tool::ToolUrls;
 
@@ -50,37 +51,12 @@ pub struct DeepLink {
     tool: ToolUrls,
 }
 
-fn error_page(status: u16, heading: &str, advice: &str, code: &str, id: &str) -> Response<Body> {
-    html_response(
-        status,
-        render(&ErrorPage {
-            heading,
-            advice,
-            code,
-            request_id: id,
-        }),
-    )
-}
-
 fn refused(error: &LaunchError, id: &str) -> Response<Body> {
-    let status = match error.class() {
-        ErrorClass::BadRequest => 400,
-        ErrorClass::Unauthenticated => 401,
-        ErrorClass::Forbidden => 403,
-        ErrorClass::Unavailable => 503,
-    };
-    // The detail names the rule; it never contains the token or personal data.
-    if status >= 500 {
-        tracing::error!(request_id = id, code = error.code(), detail = %error, "deep linking request failed");
-    } else {
-        tracing::info!(request_id = id, code = error.code(), detail = %error, "deep linking request refused");
-    }
-    error_page(
-        status,
-        "This request was refused",
-        error.advice(),
-        error.code(),
+    launch_refused(
+        error,
         id,
+        "deep linking request",
+        "This request was refused",
     )
 }
 
@@ -150,80 +126,25 @@ impl DeepLink {
         params: &[(String, String)],
         id: &str,
     ) -> Response<Body> {
-        let id_token = param(params, "id_token").unwrap_or_default();
-        let state = param(params, "state").unwrap_or_default();
-        let stored = param(params, "lti_storage_state");
-        let cookie = if state.is_empty() {
-            None
-        } else {
-            lti_shared::http::cookie(req, &state_cookie_name(state))
-        };
-
+        let form = LaunchForm::read(req, params);
         // No state cookie at all: try LTI Platform Storage first, exactly as a launch does.
-        let cookies_blocked = cookie.is_none()
-            && !lti_shared::http::has_cookie_with_prefix(req, &state_cookie_name(""));
-        if cookies_blocked && stored.is_none() && !state.is_empty() {
-            if let Err(error) = check_format(id_token, &self.verifier.policy) {
-                return refused(&error, id);
+        match cookieless_page(&self.verifier, &self.tool, &self.tool.deep_link(), &form).await {
+            Err(CookielessError::Refused(error)) => return refused(&error, id),
+            Err(CookielessError::Store(error)) => {
+                return unavailable(id, "cannot read the login state", &error);
             }
-            match issued_login(self.verifier.items.as_ref(), state, self.clock().now()).await {
-                Err(error) => return unavailable(id, "cannot read the login state", &error),
-                Ok(Some(issued)) => {
-                    let restart = issued.restart_url(&self.tool);
-                    let origin = self
-                        .verifier
-                        .registry
-                        .platform(&issued.issuer, &issued.client_id)
-                        .await
-                        .ok()
-                        .flatten()
-                        .map(|r| r.auth_url.origin().ascii_serialization());
-                    let page = match (&issued.storage_target, origin) {
-                        (Some(target), Some(origin)) => render(&StorageLaunch {
-                            target,
-                            platform_origin: &origin,
-                            key: &format!("lti_state_{state}"),
-                            action: self.tool.deep_link().as_str(),
-                            id_token,
-                            state,
-                            restart_url: restart.as_str(),
-                        }),
-                        _ => render(&NewWindow {
-                            restart_url: restart.as_str(),
-                        }),
-                    };
-                    return html_response(200, page);
-                }
-                Ok(None) => {}
-            }
+            Ok(Some(page)) => return html_response(200, page.html),
+            Ok(None) => {}
         }
 
-        // A state read back from Platform Storage counts only from the tool's own page.
-        let binding = match stored {
-            Some(value) if is_same_origin_post(req, &self.tool.origin_string()) => {
-                BrowserBinding::PlatformStorage(value)
-            }
-            Some(_) => BrowserBinding::Cookie(None),
-            None => BrowserBinding::Cookie(cookie.as_deref()),
-        };
-        let input = LaunchInput {
-            id_token,
-            state,
-            binding,
-        };
+        let input = form.input(req, &self.tool);
         let launch = match self.verifier.verify(input, MessageType::DeepLinking).await {
             Ok(launch) => launch,
             Err(error) => return refused(&error, id),
         };
         let mut response = self.picker(&launch, id).await;
         // The state has been used; tell the browser to drop its cookie.
-        set_cookie(
-            &mut response,
-            &format!(
-                "{}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=None; Partitioned",
-                state_cookie_name(state)
-            ),
-        );
+        clear_state_cookie(&mut response, form.state);
         response
     }
 

@@ -12,29 +12,22 @@
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
+use lti_shared::binding::{CookielessError, LaunchForm, clear_state_cookie, cookieless_page};
 use lti_shared::claims::MessageType;
 use lti_shared::clock::Clock;
 use lti_shared::deep_link::placed_item;
-use lti_shared::http::{html_response, is_same_origin_post, param, params, request_id, set_cookie};
+use lti_shared::http::{error_page, html_response, launch_refused, param, params, request_id};
 use lti_shared::ids::DeploymentId;
-use lti_shared::launch::{
-    BrowserBinding, ErrorClass, LaunchError, LaunchInput, Verifier, check_format,
-};
-use lti_shared::login::{issued_login, state_cookie_name};
+use lti_shared::launch::{LaunchError, Verifier};
 use lti_shared::lti11::{Lti11Error, Lti11Verifier, is_lti11_launch, lti11_continuity};
 use lti_shared::oauth1::collect_params;
-use lti_shared::pages::{Activity, AutoSubmit, ErrorPage, NewWindow, StorageLaunch, render};
+use lti_shared::pages::{Activity, AutoSubmit, render};
 use lti_shared::ports::{Catalog, KeyStore, LaunchRecords};
 use lti_shared::record::{LaunchFacts, record_launch};
 use lti_shared::roles::Roles;
 use lti_shared::session::{self, SESSION_LIFETIME, SessionClaims};
 use lti_shared::tool::{ACTIVITY_PATH, ToolUrls};
 use url::Url;
-
-/// The Platform Storage key a state is kept under (the login function stores it there).
-fn storage_key(state: &str) -> String {
-    format!("lti_state_{state}")
-}
 
 /// The handler and the ports it uses.
 pub struct Launch {
@@ -46,38 +39,8 @@ pub struct Launch {
     tool: ToolUrls,
 }
 
-fn error_page(status: u16, heading: &str, advice: &str, code: &str, id: &str) -> Response<Body> {
-    html_response(
-        status,
-        render(&ErrorPage {
-            heading,
-            advice,
-            code,
-            request_id: id,
-        }),
-    )
-}
-
 fn refused(error: &LaunchError, id: &str) -> Response<Body> {
-    let status = match error.class() {
-        ErrorClass::BadRequest => 400,
-        ErrorClass::Unauthenticated => 401,
-        ErrorClass::Forbidden => 403,
-        ErrorClass::Unavailable => 503,
-    };
-    // The detail names the rule; it never contains the token or personal data.
-    if status >= 500 {
-        tracing::error!(request_id = id, code = error.code(), detail = %error, "launch failed");
-    } else {
-        tracing::info!(request_id = id, code = error.code(), detail = %error, "launch refused");
-    }
-    error_page(
-        status,
-        "This launch was refused",
-        error.advice(),
-        error.code(),
-        id,
-    )
+    launch_refused(error, id, "launch", "This launch was refused")
 }
 
 fn refused_lti11(error: &Lti11Error, id: &str) -> Response<Body> {
@@ -149,68 +112,26 @@ impl Launch {
         if is_lti11_launch(&params) {
             return self.launch_lti11(req, id).await;
         }
-        let id_token = param(&params, "id_token").unwrap_or_default();
-        let state = param(&params, "state").unwrap_or_default();
-        let stored = param(&params, "lti_storage_state");
-        let cookie = if state.is_empty() {
-            None
-        } else {
-            lti_shared::http::cookie(req, &state_cookie_name(state))
-        };
-
-        // No cookie at all (another state's cookie proves cookies work, and is a mismatch for
-        // the verifier): before verifying, see whether Platform Storage can prove the browser.
-        let cookies_blocked = cookie.is_none()
-            && !lti_shared::http::has_cookie_with_prefix(req, &state_cookie_name(""));
-        if cookies_blocked && stored.is_none() && !state.is_empty() {
-            if let Err(error) = check_format(id_token, &self.verifier.policy) {
-                return refused(&error, id);
+        let form = LaunchForm::read(req, &params);
+        // No state cookie at all: before verifying, see whether Platform Storage can prove the
+        // browser.
+        match cookieless_page(&self.verifier, &self.tool, &self.tool.launch(), &form).await {
+            Err(CookielessError::Refused(error)) => return refused(&error, id),
+            Err(CookielessError::Store(error)) => {
+                return unavailable(id, "cannot read the login state", &error);
             }
-            match issued_login(self.verifier.items.as_ref(), state, self.clock().now()).await {
-                Err(error) => return unavailable(id, "cannot read the login state", &error),
-                Ok(Some(issued)) => {
-                    let restart = issued.restart_url(&self.tool);
-                    tracing::info!(
-                        request_id = id,
-                        storage = issued.storage_target.is_some(),
-                        "launch without state cookie"
-                    );
-                    let page = match (&issued.storage_target, self.platform_origin(&issued).await) {
-                        (Some(target), Some(origin)) => render(&StorageLaunch {
-                            target,
-                            platform_origin: &origin,
-                            key: &storage_key(state),
-                            action: self.tool.launch().as_str(),
-                            id_token,
-                            state,
-                            restart_url: restart.as_str(),
-                        }),
-                        _ => render(&NewWindow {
-                            restart_url: restart.as_str(),
-                        }),
-                    };
-                    return html_response(200, page);
-                }
-                Ok(None) => {}
+            Ok(Some(page)) => {
+                tracing::info!(
+                    request_id = id,
+                    storage = page.storage_offered,
+                    "launch without state cookie"
+                );
+                return html_response(200, page.html);
             }
+            Ok(None) => {}
         }
 
-        // A state read back from Platform Storage counts only when the tool's own page posted
-        // it (it read the value from the platform's frame in this browser). Anyone who ran a
-        // login knows their state, so the same field in a form from another site proves nothing
-        // and would let an attacker log a victim into the attacker's launch.
-        let binding = match stored {
-            Some(value) if is_same_origin_post(req, &self.tool.origin_string()) => {
-                BrowserBinding::PlatformStorage(value)
-            }
-            Some(_) => BrowserBinding::Cookie(None),
-            None => BrowserBinding::Cookie(cookie.as_deref()),
-        };
-        let input = LaunchInput {
-            id_token,
-            state,
-            binding,
-        };
+        let input = form.input(req, &self.tool);
         let launch = match self.verifier.verify(input, MessageType::ResourceLink).await {
             Ok(launch) => launch,
             Err(error) => return refused(&error, id),
@@ -235,14 +156,7 @@ impl Launch {
         let mut response = self
             .hand_off(facts, Some(launch.deployment_id().clone()), activity, id)
             .await;
-        // The state has been used; tell the browser to drop its cookie.
-        set_cookie(
-            &mut response,
-            &format!(
-                "{}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=None; Partitioned",
-                state_cookie_name(state)
-            ),
-        );
+        clear_state_cookie(&mut response, form.state);
         response
     }
 
@@ -379,17 +293,6 @@ impl Launch {
         );
         self.hand_off(launch.facts(), None, self.tool.activity(), id)
             .await
-    }
-
-    /// The origin Platform Storage messages go to: the platform's authorization endpoint's.
-    async fn platform_origin(&self, issued: &lti_shared::login::IssuedLogin) -> Option<String> {
-        let registration = self
-            .verifier
-            .registry
-            .platform(&issued.issuer, &issued.client_id)
-            .await
-            .ok()??;
-        Some(registration.auth_url.origin().ascii_serialization())
     }
 
     async fn activity(&self, req: &Request, id: &str) -> Response<Body> {

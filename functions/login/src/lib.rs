@@ -15,10 +15,7 @@ use lti_shared::pages::{ErrorPage, StorageLogin, render};
 use lti_shared::ports::{ExpiringItems, PlatformRegistry};
 use lti_shared::tool::ToolUrls;
 
-/// The Platform Storage key a state is kept under.
-pub fn storage_key(state: &str) -> String {
-    format!("lti_state_{state}")
-}
+pub use lti_shared::binding::storage_key;
 
 /// The `Set-Cookie` value binding `state` to the browser. `Partitioned` (CHIPS) keeps it
 /// working inside the LMS iframe where third-party cookies are otherwise blocked.

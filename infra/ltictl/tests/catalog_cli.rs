@@ -3,106 +3,12 @@
 //! `cli.rs` so the catalog commands' tests live with nothing else.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+mod support;
+
+use std::process::Output;
 
 use serde_json::{Value, json};
-
-/// Where a test's data lives: a temporary data folder, or a fresh table and secret on moto.
-enum Target {
-    Embedded(tempfile::TempDir),
-    Aws { table: String, secret: String },
-}
-
-impl Target {
-    fn embedded() -> Self {
-        Target::Embedded(tempfile::tempdir().unwrap())
-    }
-
-    async fn aws() -> Self {
-        assert!(
-            std::env::var_os("AWS_ENDPOINT_URL").is_some(),
-            "these tests need a local DynamoDB/Secrets Manager endpoint: run ./infra/test.sh, \
-             or start moto and export AWS_ENDPOINT_URL"
-        );
-        let config = lti_shared::config::aws_sdk_config().await;
-        let id = uuid::Uuid::new_v4();
-        let (table, secret) = (format!("ltictl-{id}"), format!("ltictl-{id}"));
-        lti_shared::store::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&config), &table)
-            .await
-            .unwrap();
-        lti_shared::keystore::secrets_manager::create_secret(
-            &aws_sdk_secretsmanager::Client::new(&config),
-            &secret,
-        )
-        .await
-        .unwrap();
-        Target::Aws { table, secret }
-    }
-
-    fn args(&self) -> Vec<String> {
-        match self {
-            Target::Embedded(dir) => vec!["--data-dir".into(), dir.path().display().to_string()],
-            Target::Aws { table, secret } => vec![
-                "--aws".into(),
-                "--table".into(),
-                table.clone(),
-                "--secret-id".into(),
-                secret.clone(),
-            ],
-        }
-    }
-
-    /// Runs `ltictl <backend args> <args>` with `stdin`, in a scratch working folder.
-    fn run_with_input(&self, args: &[&str], stdin: &str) -> Output {
-        let scratch = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ltictl"))
-            .args(self.args())
-            .args(args)
-            .current_dir(scratch.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_with_input(args, "")
-    }
-
-    /// Runs a command that must succeed and print JSON.
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        let out = self.run(&all);
-        assert_success(&out);
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-}
-
-fn assert_success(out: &Output) {
-    assert!(
-        out.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Asserts the exit code and that stderr says `needle`.
-fn assert_fails(out: &Output, code: i32, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
-    assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
-}
+use support::{Target, assert_fails, assert_success, on_both_backends};
 
 fn add(target: &Target, extra: &[&str]) -> Output {
     let mut args = vec!["catalog", "add"];
@@ -221,24 +127,6 @@ fn catalog_bad_input_is_refused(target: &Target) {
     // Nothing was written by any of them; the good input passes.
     assert_eq!(target.json(&["catalog", "list"]), json!([]));
     assert_success(&run("--score-maximum", "0.5"));
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(#[test]
-            fn $name() {
-                super::$name(&super::Target::embedded());
-            })*
-        }
-        mod aws {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() {
-                let target = super::Target::aws().await;
-                tokio::task::spawn_blocking(move || super::$name(&target)).await.unwrap();
-            })*
-        }
-    };
 }
 
 on_both_backends!(catalog_round_trip, catalog_bad_input_is_refused);

@@ -4,7 +4,8 @@
 //! the store ports as launches and scores would write them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::process::{Command, Output, Stdio};
+mod support;
+
 use std::sync::Arc;
 
 use lti_shared::ids::{
@@ -17,118 +18,39 @@ use lti_shared::score::{ActivityProgress, GradingProgress, Score};
 use lti_shared::store::dynamo::DynamoStore;
 use lti_shared::store::embedded::EmbeddedStore;
 use serde_json::Value;
+use support::{Target, assert_fails, assert_success, on_both_backends};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 const ISSUER: &str = "https://canvas.test.example";
 
-enum Target {
-    Embedded(tempfile::TempDir),
-    Aws { table: String },
-}
-
-impl Target {
-    fn embedded() -> Self {
-        Target::Embedded(tempfile::tempdir().unwrap())
-    }
-
-    async fn aws() -> Self {
-        assert!(
-            std::env::var_os("AWS_ENDPOINT_URL").is_some(),
-            "these tests need a local DynamoDB endpoint: run ./infra/test.sh, or start moto and \
-             export AWS_ENDPOINT_URL"
-        );
-        let config = lti_shared::config::aws_sdk_config().await;
-        let table = format!("ltictl-life-{}", uuid::Uuid::new_v4());
-        lti_shared::store::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&config), &table)
-            .await
-            .unwrap();
-        Target::Aws { table }
-    }
-
-    fn args(&self) -> Vec<String> {
-        match self {
-            Target::Embedded(dir) => vec!["--data-dir".into(), dir.path().display().to_string()],
-            Target::Aws { table } => vec![
-                "--aws".into(),
-                "--table".into(),
-                table.clone(),
-                "--secret-id".into(),
-                "unused-by-these-commands".into(),
-            ],
-        }
-    }
-
-    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let scratch = tempfile::tempdir().unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ltictl"));
-        command
-            .args(self.args())
-            .args(args)
-            .current_dir(scratch.path())
-            .env_remove("LTI_RETENTION_DAYS")
-            .stdin(Stdio::null());
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        command.output().unwrap()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_env(args, &[])
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        let out = self.run(&all);
-        assert_success(&out);
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-
-    /// Runs `work` on the store behind this target, on a thread of its own (the AWS tests
-    /// run inside a runtime already).
-    fn with_store<F>(&self, work: F)
-    where
-        F: FnOnce(Arc<dyn Store>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>
-            + Send
-            + 'static,
-    {
-        let location = match self {
-            Target::Embedded(dir) => Ok(dir.path().to_path_buf()),
-            Target::Aws { table } => Err(table.clone()),
-        };
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Runtime::new().unwrap();
-            runtime.block_on(async move {
-                let store: Arc<dyn Store> = match location {
-                    Ok(dir) => Arc::new(EmbeddedStore::open(&dir).unwrap()),
-                    Err(table) => {
-                        let config = lti_shared::config::aws_sdk_config().await;
-                        Arc::new(DynamoStore::from_config(&config, table))
-                    }
-                };
-                work(store).await;
-            });
-        })
-        .join()
-        .unwrap();
-    }
-}
-
-fn assert_success(out: &Output) {
-    assert!(
-        out.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn assert_fails(out: &Output, code: i32, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
-    assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
+/// Runs `work` on the store behind `target`, on a thread of its own (the AWS tests run inside a
+/// runtime already).
+fn with_store<F>(target: &Target, work: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>
+        + Send
+        + 'static,
+{
+    let location = match target {
+        Target::Embedded(dir) => Ok(dir.path().to_path_buf()),
+        Target::Aws { table, .. } => Err(table.clone()),
+    };
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async move {
+            let store: Arc<dyn Store> = match location {
+                Ok(dir) => Arc::new(EmbeddedStore::open(&dir).unwrap()),
+                Err(table) => {
+                    let config = lti_shared::config::aws_sdk_config().await;
+                    Arc::new(DynamoStore::from_config(&config, table))
+                }
+            };
+            work(store).await;
+        });
+    })
+    .join()
+    .unwrap();
 }
 
 fn scope() -> PlatformScope {
@@ -254,7 +176,7 @@ const T0: OffsetDateTime = datetime!(2026-05-04 09:00 UTC);
 /// Ana (two attempts, one scored), Ben (a formula for a name, scored) and an anonymous
 /// learner on quiz-1 of bio; and an "ana" of an LTI 1.1 consumer.
 fn seed_course(target: &Target) {
-    target.with_store(|store| {
+    with_store(target, |store| {
         Box::pin(async move {
             let s = scope();
             let ana = ("bio", "quiz-1", "ana", Some("Zoë Ana"));
@@ -452,7 +374,7 @@ fn attempts_export_and_context_erase(target: &Target) {
 
 fn retention_purge(target: &Target) {
     let now = OffsetDateTime::now_utc();
-    target.with_store(move |store| {
+    with_store(target, move |store| {
         Box::pin(async move {
             let s = scope();
             let old = ("bio", "quiz-1", "old", Some("Old"));
@@ -493,25 +415,8 @@ fn retention_purge(target: &Target) {
     assert_eq!(log[0]["action"], "retention_purge");
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(#[test]
-            fn $name() {
-                super::$name(&super::Target::embedded());
-            })*
-        }
-        mod aws {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() {
-                let target = super::Target::aws().await;
-                tokio::task::spawn_blocking(move || super::$name(&target)).await.unwrap();
-            })*
-        }
-    };
-}
-
 on_both_backends!(
+    aws = aws_without_secret;
     user_export_and_erase,
     attempts_export_and_context_erase,
     retention_purge,
