@@ -116,6 +116,16 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
         self._reply(404, b'{"message":"not found"}')
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    """Stopping the function mid-request (its second `next`) is expected: no traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:  # noqa: ANN001 - stdlib name
+        if not isinstance(sys.exc_info()[1], (ConnectionError, OSError)):
+            super().handle_error(request, client_address)
+
+
 def peak_rss_kib(pid: int) -> int | None:
     """VmHWM of a running process, in KiB."""
     try:
@@ -131,8 +141,7 @@ def run_once(binary: Path, event: bytes, env: dict[str, str], timeout: float, lo
     """Starts `binary` once, hands it `event`, and returns what was measured."""
     inv = Invocation(event)
     handler = type("Handler", (RuntimeApi,), {"invocation": inv})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
+    server = QuietServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
     name = binary.parent.name if binary.name == "bootstrap" else binary.name

@@ -99,7 +99,9 @@ setsid cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-p
     "${ENV_ARGS[@]}" >"$WATCH_LOG" 2>&1 &
 WATCH_PID=$!
 CLEANUP_PIDS+=("$WATCH_PID")
-if ! wait_for_http "$LAMBDA_LOCAL_URL/lambda-url/jwks/" "$WATCH_PID" 120; then
+# A function name that does not exist: the emulator answers 404 itself, starting no function
+# (a started jwks would cache the key document before the test creates the keys).
+if ! wait_for_http "$LAMBDA_LOCAL_URL/lambda-url/readiness-probe/" "$WATCH_PID" 120; then
     tail -n 30 "$WATCH_LOG" >&2 || true
     die "cargo lambda watch did not answer on $LAMBDA_LOCAL_URL (log: $WATCH_LOG)"
 fi
