@@ -46,6 +46,10 @@ pub enum PlatformCommand {
         /// Allowed clock skew for this platform's tokens, in seconds.
         #[arg(long, value_name = "SECONDS")]
         clock_leeway: Option<u32>,
+        /// The `aud` of the tool's client assertions when the platform declares one other than
+        /// its token URL (Brightspace: https://api.brightspace.com/auth/token).
+        #[arg(long, value_name = "AUDIENCE")]
+        token_audience: Option<String>,
     },
     /// Change a registration.
     Update {
@@ -91,6 +95,9 @@ pub enum PlatformCommand {
         /// Accept launches without a user id (anonymous launches, LTI Core 1.3 §5.3.6.1).
         #[arg(long, value_name = "true|false")]
         allow_anonymous: Option<bool>,
+        /// Client assertion audience other than the token URL; an empty value removes it.
+        #[arg(long, value_name = "AUDIENCE")]
+        token_audience: Option<String>,
     },
     /// List registrations.
     List,
@@ -265,10 +272,30 @@ fn platform_details(r: &Registration) -> Vec<Vec<String>> {
     if r.options.allow_anonymous {
         rows.push(vec!["anonymous launches".into(), "allowed".into()]);
     }
+    if let Some(audience) = &r.options.token_audience {
+        rows.push(vec!["token audience".into(), audience.clone()]);
+    }
     for (from, to) in &r.options.role_map {
         rows.push(vec!["role map".into(), format!("{from} → {to}")]);
     }
     rows
+}
+
+/// `--token-audience`: `None` when not given, `Some(None)` when given empty (remove it),
+/// `Some(Some(value))` otherwise. Control characters and over-long values are refused.
+fn audience(value: Option<String>) -> Result<Option<Option<String>>, CliError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let value = value.trim().to_owned();
+    if value.chars().any(char::is_control) || value.chars().count() > 2048 {
+        return Err(CliError::Usage(
+            "--token-audience must be one line of at most 2048 characters, e.g. \
+             https://api.brightspace.com/auth/token"
+                .into(),
+        ));
+    }
+    Ok(Some((!value.is_empty()).then_some(value)))
 }
 
 pub(crate) fn timestamp(at: OffsetDateTime) -> String {
@@ -307,7 +334,9 @@ pub(crate) async fn platform(
             jwks_url,
             name,
             clock_leeway,
+            token_audience,
         } => {
+            let token_audience = audience(token_audience)?.flatten();
             let registration = Registration {
                 issuer: issuer(&iss)?,
                 client_id: ClientId::parse(client_id).map_err(usage)?,
@@ -319,6 +348,7 @@ pub(crate) async fn platform(
                 status: Status::Active,
                 options: PlatformOptions {
                     clock_leeway_secs: clock_leeway,
+                    token_audience,
                     ..PlatformOptions::default()
                 },
                 created_at: OffsetDateTime::now_utc(),
@@ -352,8 +382,10 @@ pub(crate) async fn platform(
             role_map,
             remove_role_map,
             allow_anonymous,
+            token_audience,
         } => {
             let iss = Issuer::parse(iss).map_err(usage)?;
+            let token_audience = audience(token_audience)?;
             let role_map = role_map
                 .iter()
                 .map(|pair| role_mapping(pair))
@@ -401,6 +433,9 @@ pub(crate) async fn platform(
             registration.options.role_map.extend(role_map);
             if let Some(allow) = allow_anonymous {
                 registration.options.allow_anonymous = allow;
+            }
+            if let Some(audience) = token_audience {
+                registration.options.token_audience = audience;
             }
             match store.update_platform(&registration).await {
                 Ok(()) => out.done(

@@ -83,6 +83,37 @@ fn platforms_round_trip(target: &Target) {
     );
     assert_eq!(updated["status"], "disabled");
 
+    // A declared token audience (Brightspace) is kept for client assertions, and removed by an
+    // empty value; a value with a control character is refused and changes nothing.
+    let with_audience = |value: &str| {
+        target.run(&[
+            "platform",
+            "update",
+            "--issuer",
+            ISSUER,
+            "--client-id",
+            "10000000000001",
+            "--token-audience",
+            value,
+            "--json",
+        ])
+    };
+    let set = with_audience("https://api.brightspace.com/auth/token");
+    assert_success(&set);
+    let set: Value = serde_json::from_slice(&set.stdout).unwrap();
+    assert_eq!(
+        set["options"]["token_audience"],
+        "https://api.brightspace.com/auth/token"
+    );
+    assert_fails(&with_audience("bad\naudience"), 2, "--token-audience");
+    let cleared = with_audience("");
+    assert_success(&cleared);
+    let updated: Value = serde_json::from_slice(&cleared.stdout).unwrap();
+    assert!(
+        updated["options"].get("token_audience").is_none(),
+        "{updated}"
+    );
+
     let shown = target.json(&[
         "platform",
         "show",
