@@ -9,11 +9,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use lti_shared::oauth1::{
+use lti_shared::lti11::oauth1::{
     SignedRequest, base_string, collect_params, normalized_parameters, parse_authorization_header,
     percent_encode,
 };
-use lti_shared::secret::ConsumerSecret;
+use lti_shared::domain::secret::ConsumerSecret;
 
 fn header(pairs: &[(String, String)]) -> String {
     let parts: Vec<String> = pairs

@@ -11,7 +11,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use lti_shared::outcomes11::{
+use lti_shared::lti11::pox::{
     MAX_RESPONSE_BYTES, Operation, OutcomeError, OutcomeRequest, parse_response, request_body,
 };
 

@@ -42,17 +42,18 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 use url::Url;
 
-use lti_shared::claims::MessageType;
-use lti_shared::clock::FixedClock;
-use lti_shared::ids::{ClientId, DeploymentId, Issuer};
-use lti_shared::keys::{KeyStatus, SigningKey};
-use lti_shared::launch::{BrowserBinding, LaunchInput, Verifier, VerifyPolicy};
-use lti_shared::login::{IssuedLogin, STATE_LIFETIME, random_token};
-use lti_shared::model::{PlatformOptions, Registration, Status};
-use lti_shared::platform_keys::{KeyCachePolicy, PlatformKey, PlatformKeys};
+use lti_shared::adapters::jwks_client::{KeyCachePolicy, PlatformKeys};
+use lti_shared::adapters::registry_cache::{CachedRegistry, DEFAULT_REGISTRY_TTL};
+use lti_shared::adapters::store::embedded::EmbeddedStore;
+use lti_shared::domain::clock::FixedClock;
+use lti_shared::domain::ids::{ClientId, DeploymentId, Issuer};
+use lti_shared::domain::keys::{KeyStatus, SigningKey};
+use lti_shared::domain::model::{PlatformOptions, Registration, Status};
+use lti_shared::domain::platform_key::PlatformKey;
+use lti_shared::lti13::claims::MessageType;
+use lti_shared::lti13::launch::{BrowserBinding, LaunchInput, Verifier, VerifyPolicy};
+use lti_shared::lti13::login::{IssuedLogin, STATE_LIFETIME, random_token};
 use lti_shared::ports::{ExpiringItems, ItemKind, PlatformRegistry};
-use lti_shared::registry_cache::{CachedRegistry, DEFAULT_REGISTRY_TTL};
-use lti_shared::store::embedded::EmbeddedStore;
 
 const NOW: OffsetDateTime = datetime!(2026-03-01 12:00:00 UTC);
 const ISSUER: &str = "https://lms.example.edu";

@@ -1,46 +1,26 @@
-//! The LTI core of the serverless LTI tool.
+//! The LTI core of the serverless LTI tool, in layers that import only downwards:
 //!
-//! Everything LTI lives here as plain code driven by typed inputs: protocol identifiers
-//! ([`ids`]), the records the tool keeps ([`model`]), the tool's signing keys ([`keys`]),
-//! the ports through which handlers reach storage ([`ports`]) and the adapters behind those
-//! ports ([`store`], [`keystore`]). The Lambda functions in `functions/` and the `ltictl`
-//! tool in `infra/` are thin shells around this crate.
+//! | layer | owns | may use |
+//! |---|---|---|
+//! | [`domain`] | identifiers, secrets, clock, records, roles, scores, catalog, keys, audit entries, launch facts | nothing above |
+//! | [`ports`] | every trait through which the core reaches storage, keys, queues and platforms | `domain` |
+//! | [`lti13`], [`lti11`] | the protocols: claims, verifiers, login, deep linking, registration, OAuth 1.0a, POX and AGS/NRPS wire types | `domain`, `ports` |
+//! | [`app`] | use cases: record a launch, deliver scores, lifecycle, export, views | the layers above, through ports |
+//! | [`adapters`] | DynamoDB, SQLite, Secrets Manager, files, SQS, the outbound HTTP clients | `domain`, `ports`, protocol codecs |
+//! | [`web`] | the HTTP edge: request parsing, browser binding, pages, the one error mapping, routes, the Lambda serve wrapper | everything below |
+//! | [`compose`] | the composition root: typed configuration and the ports built from it | everything |
+//!
+//! Protocol and domain code never imports `lambda_http`, an AWS SDK, `reqwest` or `rusqlite`.
+//! A request arrives at a function's handler (`functions/<name>`), which parses it with
+//! [`web`], runs a verifier of [`lti13`] or [`lti11`], a use case of [`app`], and answers
+//! through [`web::error`]. The functions' `main.rs` and `ltictl serve` build their handlers
+//! from [`compose`]; [`web::routes`] lists which path goes to which function.
 
-pub mod ags;
-pub mod binding;
-pub mod catalog;
-pub mod claims;
-pub mod clock;
-pub mod config;
-pub mod deep_link;
-pub mod delivery;
-pub mod dynamic_registration;
-pub mod export;
-pub mod http;
-pub mod ids;
-pub mod keys;
-pub mod keystore;
-pub mod launch;
-pub mod lifecycle;
-pub mod lms_config;
-pub mod login;
+pub mod adapters;
+pub mod app;
+pub mod compose;
+pub mod domain;
 pub mod lti11;
-pub mod model;
-pub mod oauth1;
-pub mod outbound;
-pub mod outbox;
-pub mod outcomes11;
-pub mod pages;
-pub mod platform_keys;
+pub mod lti13;
 pub mod ports;
-pub mod queue_sqs;
-pub mod record;
-pub mod registry_cache;
-pub mod roles;
-pub mod score;
-pub mod secret;
-pub mod session;
-pub mod store;
-pub mod tool;
-pub mod view_pages;
-pub mod views;
+pub mod web;

@@ -6,17 +6,26 @@
 //! so they cannot drift apart.
 
 use async_trait::async_trait;
-use time::OffsetDateTime;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::catalog::{CatalogItem, CatalogItemId};
-use crate::ids::{ClientId, ConsumerKey, ContextId, DeliveryId, Issuer, ResourceLinkId, UserId};
-use crate::keys::KeySet;
-use crate::lifecycle::AuditEntry;
-use crate::model::{
-    Attempt, AttemptKey, Consumer, Context, PlatformScope, Registration, ResourceLink, User,
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::domain::audit::AuditEntry;
+use crate::domain::catalog::{CatalogItem, CatalogItemId};
+use crate::domain::ids::{
+    ClientId, ConsumerKey, ContextId, DeliveryId, Issuer, ResourceLinkId, UserId,
 };
-use crate::outbox::{Delivery, DeliveryStatus};
-use crate::secret::ConsumerSecret;
+use crate::domain::keys::KeySet;
+use crate::domain::model::{
+    Attempt, AttemptKey, BasicOutcome, Consumer, Context, PlatformScope, Registration,
+    ResourceLink, User,
+};
+use crate::domain::outbox::{Delivery, DeliveryStatus};
+use crate::domain::platform_key::{KeyLookupError, PlatformKey};
+use crate::domain::score::Score;
+use crate::domain::secret::ConsumerSecret;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -296,7 +305,7 @@ pub trait KeyStore: Send + Sync {
     async fn remove_consumer_secret(&self, key: &ConsumerKey) -> Result<(), StoreError>;
 }
 
-/// Scores and the outbox of grade deliveries (see [`crate::outbox`]).
+/// Scores and the outbox of grade deliveries (see [`crate::domain::outbox`]).
 ///
 /// A delivery's channel is [`Delivery::channel`]: one learner on one resource link. Scores in a
 /// channel have strictly increasing timestamps, enforced by [`Outbox::submit_score`], and
@@ -347,7 +356,7 @@ pub trait Outbox: Send + Sync {
 
 /// What data export, erasure and retention need beyond the launch and grade paths: finding
 /// everything held on one person or one context, deleting it record by record, and an
-/// append-only audit log (see [`crate::lifecycle`], which orders the deletions so an
+/// append-only audit log (see [`crate::app::lifecycle`], which orders the deletions so an
 /// interrupted erasure can simply be run again).
 ///
 /// Every `remove_*` method is idempotent: it answers whether the record existed, and removing
@@ -413,6 +422,92 @@ pub trait DataLifecycle: Send + Sync {
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
     /// The whole audit log, oldest first.
     async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// Why a queue operation failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct QueueError(pub String);
+
+/// Where retries wait: a queue in AWS, nothing extra locally (the store is polled).
+#[async_trait]
+pub trait RetryQueue: Send + Sync {
+    /// Asks for `id` to be delivered again after `delay`.
+    async fn schedule(&self, id: &DeliveryId, delay: Duration) -> Result<(), QueueError>;
+    /// Puts `id` in the dead-letter queue (its delivery is marked dead).
+    async fn dead_letter(&self, id: &DeliveryId) -> Result<(), QueueError>;
+    /// Removes dead-letter messages of deliveries an operator replayed.
+    async fn forget_dead(&self, ids: &[DeliveryId]) -> Result<(), QueueError>;
+}
+
+/// Platforms' public keys, looked up by the key set URL of a registration and the token's `kid`
+/// (Security Framework §6.3). The adapter fetches and caches the sets; the launch and deep
+/// linking verifiers only ask.
+#[async_trait]
+pub trait PlatformKeySource: Send + Sync {
+    /// The key `kid` from the set at `jwks_url`, as known at `now`.
+    async fn key(
+        &self,
+        jwks_url: &Url,
+        kid: &str,
+        now: OffsetDateTime,
+    ) -> Result<Arc<PlatformKey>, KeyLookupError>;
+}
+
+/// Why a call to a platform's grade service did not succeed, in the terms delivery needs:
+/// what to tell the operator, the HTTP status when the platform answered, and whether (and
+/// when) trying again can help.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct ServiceError {
+    /// What went wrong, for the delivery's history (no token, no secret).
+    pub message: String,
+    /// The platform's HTTP status, when it answered.
+    pub status: Option<u16>,
+    /// The delay the platform asked for (`Retry-After`), if any.
+    pub retry_after: Option<Duration>,
+    /// Whether a later try can succeed.
+    pub retryable: bool,
+}
+
+/// The platforms' grade services the tool sends scores to: AGS 2.0 for LTI 1.3 launches and
+/// Basic Outcomes for LTI 1.1 (ARCHITECTURE "The flow of one launch", step 5). The adapter
+/// owns HTTP, access tokens and request signing; [`crate::app::delivery`] owns ordering and
+/// retries.
+#[async_trait]
+pub trait PlatformServices: Send + Sync {
+    /// The line item for `resource_link` in the container `lineitems`: found by
+    /// `resource_link_id`, or created with `label` and `score_maximum` (AGS 2.0 §3.2).
+    #[allow(clippy::too_many_arguments)]
+    async fn find_or_create_lineitem(
+        &self,
+        registration: &Registration,
+        keys: &KeySet,
+        granted: &[String],
+        lineitems: &str,
+        resource_link: &ResourceLinkId,
+        label: &str,
+        score_maximum: f64,
+    ) -> Result<String, ServiceError>;
+    /// Posts `score` for `user` to `lineitem` (AGS 2.0 §3.4).
+    async fn post_score(
+        &self,
+        registration: &Registration,
+        keys: &KeySet,
+        granted: &[String],
+        lineitem: &str,
+        user: &UserId,
+        score: &Score,
+    ) -> Result<(), ServiceError>;
+    /// Sets the LTI 1.1 result of `outcome` to `fraction` (0.0 to 1.0) with `replaceResult`,
+    /// signed as `consumer_key` with `secret` (LTI 1.1 Implementation Guide §6).
+    async fn replace_result(
+        &self,
+        outcome: &BasicOutcome,
+        consumer_key: &ConsumerKey,
+        secret: ConsumerSecret,
+        fraction: f64,
+    ) -> Result<(), ServiceError>;
 }
 
 /// The storage ports, implemented together by each store adapter.

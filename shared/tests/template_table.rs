@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use lti_shared::store::dynamo::{TTL, create_table};
+use lti_shared::adapters::store::dynamo::{TTL, create_table};
 use serde_yaml_ng::Value;
 
 /// An index as (name, key schema, projection type).
@@ -56,7 +56,7 @@ async fn template_table_matches_create_table() {
         "needs a local DynamoDB endpoint: run ./infra/test.sh, or start moto and export \
          AWS_ENDPOINT_URL"
     );
-    let config = lti_shared::config::aws_sdk_config().await;
+    let config = lti_shared::compose::config::aws_sdk_config().await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let name = format!("template-{}", uuid::Uuid::new_v4());
     create_table(&client, &name).await.unwrap();

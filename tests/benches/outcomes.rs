@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lti_shared::outbox::DeliveryStatus;
+use lti_shared::domain::outbox::DeliveryStatus;
 use lti_tests::ags::AgsEndpoint;
 use lti_tests::faults::Fault;
 use lti_tests::grades::{GradeRig, count_with_status, fast_policy, wait_for};

@@ -51,9 +51,9 @@ use http_body_util::{BodyExt as _, Limited};
 use hyper::body::Incoming;
 use hyper::http::request::Parts;
 use hyper::{Method, Request};
-use lti_shared::clock::{Clock, SystemClock};
-use lti_shared::keys::PublicJwkSet;
-use lti_shared::platform_keys::PlatformKey;
+use lti_shared::domain::clock::{Clock, SystemClock};
+use lti_shared::domain::keys::PublicJwkSet;
+use lti_shared::domain::platform_key::PlatformKey;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -153,7 +153,7 @@ pub struct AgsConfig {
     /// The longest an assertion may live, `exp` - now, in seconds (default 3600).
     pub max_assertion_lifetime: i64,
     /// The platform's clock, for assertion `iat`/`exp` and access token expiry (default the
-    /// system clock; a [`lti_shared::clock::FixedClock`] shared with the tool makes expiry
+    /// system clock; a [`lti_shared::domain::clock::FixedClock`] shared with the tool makes expiry
     /// testable without waiting).
     pub clock: Arc<dyn Clock>,
 }
@@ -587,7 +587,7 @@ impl AgsPlatform {
 
     /// The claims of a valid client assertion for this platform, now (`iss`, `sub`, `aud`,
     /// `iat`, `exp` in 5 minutes, a fresh `jti`), to sign with
-    /// [`lti_shared::keys::KeySet::sign_jwt`] in tests of the harness itself.
+    /// [`lti_shared::domain::keys::KeySet::sign_jwt`] in tests of the harness itself.
     pub fn assertion_claims(&self) -> Value {
         let now = self.shared.config.clock.now().unix_timestamp();
         json!({

@@ -8,13 +8,13 @@
 
 use std::time::{Duration, Instant};
 
-use lti_shared::ids::{AttemptId, ClientId, DeploymentId, Issuer, ResourceLinkId, UserId};
-use lti_shared::model::{
+use lti_shared::domain::ids::{AttemptId, ClientId, DeploymentId, Issuer, ResourceLinkId, UserId};
+use lti_shared::domain::model::{
     AgsEndpoint, Attempt, AttemptKey, BasicOutcome, GradingSettings, PlatformScope, Registration,
     ResourceLink,
 };
-use lti_shared::roles::Roles;
-use lti_shared::session::{self, SESSION_LIFETIME, SessionClaims};
+use lti_shared::domain::roles::Roles;
+use lti_shared::lti13::session::{self, SESSION_LIFETIME, SessionClaims};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -25,8 +25,8 @@ use crate::tool::{RunningTool, ToolOptions};
 pub const CLIENT_ID: &str = "grades-client";
 
 /// A policy that retries quickly (tests and the benchmark).
-pub fn fast_policy() -> lti_shared::delivery::DeliveryPolicy {
-    lti_shared::delivery::DeliveryPolicy {
+pub fn fast_policy() -> lti_shared::app::delivery::DeliveryPolicy {
+    lti_shared::app::delivery::DeliveryPolicy {
         max_tries: 8,
         base_backoff: Duration::from_millis(40),
         max_backoff: Duration::from_millis(400),
@@ -82,7 +82,7 @@ impl GradeRig {
             token_url: url(&ags.token_url()),
             jwks_url: url(&format!("{}/jwks", ags.base_url())),
             name: Some("AGS platform".into()),
-            status: lti_shared::model::Status::Active,
+            status: lti_shared::domain::model::Status::Active,
             options: Default::default(),
             created_at: OffsetDateTime::now_utc(),
         };
@@ -233,7 +233,7 @@ where
 /// How many of the tool's deliveries have `status`.
 pub async fn count_with_status(
     tool: &RunningTool,
-    status: lti_shared::outbox::DeliveryStatus,
+    status: lti_shared::domain::outbox::DeliveryStatus,
 ) -> usize {
     tool.backend
         .store

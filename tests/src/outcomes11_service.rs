@@ -31,9 +31,9 @@ use http_body_util::{BodyExt as _, Limited};
 use hyper::body::Incoming;
 use hyper::http::request::Parts;
 use hyper::{Method, Request};
-use lti_shared::clock::{Clock, SystemClock};
-use lti_shared::oauth1::{self, SignedRequest};
-use lti_shared::secret::ConsumerSecret;
+use lti_shared::domain::clock::{Clock, SystemClock};
+use lti_shared::domain::secret::ConsumerSecret;
+use lti_shared::lti11::oauth1::{self, SignedRequest};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use tokio::net::TcpListener;
@@ -64,7 +64,7 @@ pub struct Outcomes11Config {
     /// signature base string, so a client that drops it fails the signature check.
     pub query: Option<String>,
     /// The service's clock, for `oauth_timestamp` (default the system clock; share a
-    /// [`lti_shared::clock::FixedClock`] with a client that uses one).
+    /// [`lti_shared::domain::clock::FixedClock`] with a client that uses one).
     pub clock: Arc<dyn Clock>,
     /// How far `oauth_timestamp` may be from the clock, seconds (default 300).
     pub max_clock_skew: i64,

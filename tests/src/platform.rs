@@ -1901,10 +1901,10 @@ impl FakePlatform {
 
     /// This platform's registration on the tool's side for `client_id`, as an operator would
     /// enter it: the issuer exactly, the deployment, and the endpoints.
-    pub fn registration(&self, client_id: &str) -> lti_shared::model::Registration {
-        use lti_shared::ids::{ClientId, DeploymentId, Issuer};
+    pub fn registration(&self, client_id: &str) -> lti_shared::domain::model::Registration {
+        use lti_shared::domain::ids::{ClientId, DeploymentId, Issuer};
         let url = |u: String| Url::parse(&u).expect("the platform's URLs parse");
-        lti_shared::model::Registration {
+        lti_shared::domain::model::Registration {
             issuer: Issuer::parse(self.issuer()).expect("a valid issuer"),
             client_id: ClientId::parse(client_id).expect("a valid client id"),
             deployment_ids: std::collections::BTreeSet::from([DeploymentId::parse(
@@ -1915,8 +1915,8 @@ impl FakePlatform {
             token_url: url(self.token_url()),
             jwks_url: url(self.jwks_url()),
             name: Some("Fake platform".into()),
-            status: lti_shared::model::Status::Active,
-            options: lti_shared::model::PlatformOptions::default(),
+            status: lti_shared::domain::model::Status::Active,
+            options: lti_shared::domain::model::PlatformOptions::default(),
             created_at: time::OffsetDateTime::now_utc(),
         }
     }

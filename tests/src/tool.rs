@@ -5,11 +5,11 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use lti_shared::clock::{Clock, SystemClock};
-use lti_shared::ids::ConsumerKey;
-use lti_shared::keys::KeySet;
-use lti_shared::model::{Consumer, Status};
-use lti_shared::secret::ConsumerSecret;
+use lti_shared::domain::clock::{Clock, SystemClock};
+use lti_shared::domain::ids::ConsumerKey;
+use lti_shared::domain::keys::KeySet;
+use lti_shared::domain::model::{Consumer, Status};
+use lti_shared::domain::secret::ConsumerSecret;
 use ltictl::backend::Backend;
 use ltictl::serve::{App, AppOptions, serve};
 use serde_json::Value;

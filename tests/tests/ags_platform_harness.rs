@@ -10,7 +10,7 @@ mod ags {
 
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use lti_shared::keys::KeySet;
+    use lti_shared::domain::keys::KeySet;
     use lti_tests::ags::{
         AgsConfig, AgsEndpoint, AgsPlatform, LINEITEM_MEDIA_TYPE, SCOPE_LINEITEM,
         SCOPE_LINEITEM_READONLY, SCOPE_RESULT_READONLY, SCOPE_SCORE, SCORE_MEDIA_TYPE, StaleReason,
@@ -951,11 +951,12 @@ mod ags {
     mod outcomes11 {
         use std::sync::Arc;
 
-        use lti_shared::clock::SystemClock;
-        use lti_shared::ids::ConsumerKey;
-        use lti_shared::oauth1;
-        use lti_shared::outcomes11::{OutcomeError, OutcomeTarget, OutcomesClient};
-        use lti_shared::secret::ConsumerSecret;
+        use lti_shared::adapters::basic_outcomes::OutcomesClient;
+        use lti_shared::domain::clock::SystemClock;
+        use lti_shared::domain::ids::ConsumerKey;
+        use lti_shared::domain::secret::ConsumerSecret;
+        use lti_shared::lti11::oauth1;
+        use lti_shared::lti11::pox::{OutcomeError, OutcomeTarget};
         use lti_tests::faults::Fault;
         use lti_tests::outcomes11_service::{
             DEFAULT_CONSUMER_KEY, DEFAULT_SECRET, Outcomes11Config, Outcomes11Op, Outcomes11Service,
@@ -1052,9 +1053,9 @@ mod ags {
         async fn score_out_of_range_is_code_major_failure() {
             let service = service().await;
             let url = service.service_url();
-            let body = lti_shared::outcomes11::request_body(
-                &lti_shared::outcomes11::OutcomeRequest::ReplaceResult(
-                    lti_shared::outcomes11::Score::new(1.0).unwrap(),
+            let body = lti_shared::lti11::pox::request_body(
+                &lti_shared::lti11::pox::OutcomeRequest::ReplaceResult(
+                    lti_shared::lti11::pox::Score::new(1.0).unwrap(),
                 ),
                 SOURCEDID,
                 "m-1",

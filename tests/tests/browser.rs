@@ -23,7 +23,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lti_shared::keys::KeySet;
+use lti_shared::domain::keys::KeySet;
 use lti_tests::browser::{Browser, Profile, check, cmd};
 use lti_tests::platform::{FakePlatform, LaunchSpec, LoginMethod, StorageMessage};
 use ltictl::backend::Backend;

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::Locator;
-use lti_shared::catalog::{CatalogItem, NewCatalogItem};
-use lti_shared::keys::KeySet;
+use lti_shared::domain::catalog::{CatalogItem, NewCatalogItem};
+use lti_shared::domain::keys::KeySet;
 use lti_tests::browser::{Browser, Profile, check, cmd};
 use lti_tests::platform::{FakePlatform, LaunchSpec, decode_unverified};
 use ltictl::backend::Backend;

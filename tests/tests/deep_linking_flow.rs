@@ -8,7 +8,7 @@
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use lti_shared::catalog::{CatalogItem, CatalogItemId, NewCatalogItem};
+use lti_shared::domain::catalog::{CatalogItem, CatalogItemId, NewCatalogItem};
 use lti_tests::platform::{
     FakePlatform, HttpResponse, LaunchOutcome, LaunchSpec, auto_submit_form, claim,
     decode_unverified,

@@ -7,9 +7,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use lti_shared::clock::FixedClock;
-use lti_shared::ids::{ClientId, DeploymentId, Issuer};
-use lti_shared::model::{PlatformOptions, Registration, Status};
+use lti_shared::domain::clock::FixedClock;
+use lti_shared::domain::ids::{ClientId, DeploymentId, Issuer};
+use lti_shared::domain::model::{PlatformOptions, Registration, Status};
 use lti_tests::registration_platform::{Answer, RegistrationPlatform, TOOL_CONFIGURATION};
 use lti_tests::tool::RunningTool;
 use ltictl::serve::AppOptions;

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use lti_shared::keys::KeySet;
+use lti_shared::domain::keys::KeySet;
 use lti_tests::tool::RunningTool;
 use time::OffsetDateTime;
 

@@ -18,10 +18,10 @@
 
 use std::time::Duration;
 
-use lti_shared::keys::KeySet;
-use lti_shared::keystore::secrets_manager::SecretsManagerKeyStore;
+use lti_shared::adapters::keystore::secrets_manager::SecretsManagerKeyStore;
+use lti_shared::adapters::store::dynamo::DynamoStore;
+use lti_shared::domain::keys::KeySet;
 use lti_shared::ports::{KeyStore, PlatformRegistry as _};
-use lti_shared::store::dynamo::DynamoStore;
 use lti_tests::ags::{AGS_SCOPES, AgsConfig, AgsPlatform};
 use lti_tests::platform::{FakePlatform, LaunchSpec, auto_submit_form};
 use serde_json::{Value, json};
@@ -38,7 +38,7 @@ async fn lambda_binaries_launch_and_grade_against_moto() {
     let base = var("LAMBDA_LOCAL_URL").trim_end_matches('/').to_owned();
     let url = |path: &str| format!("{base}{path}");
     var("AWS_ENDPOINT_URL");
-    let config = lti_shared::config::aws_sdk_config().await;
+    let config = lti_shared::compose::config::aws_sdk_config().await;
     let store = DynamoStore::from_config(&config, var("LTI_TABLE"));
     let keys =
         SecretsManagerKeyStore::from_config(&config, var("LTI_SECRET_ID"), Duration::from_secs(0));

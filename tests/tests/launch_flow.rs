@@ -11,11 +11,11 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use lti_shared::clock::FixedClock;
-use lti_shared::ids::{ClientId, Issuer, ResourceLinkId, UserId};
-use lti_shared::keys::KeySet;
-use lti_shared::login::state_cookie_name;
-use lti_shared::model::{PlatformScope, Registration, Status};
+use lti_shared::domain::clock::FixedClock;
+use lti_shared::domain::ids::{ClientId, Issuer, ResourceLinkId, UserId};
+use lti_shared::domain::keys::KeySet;
+use lti_shared::domain::model::{PlatformScope, Registration, Status};
+use lti_shared::lti13::login::state_cookie_name;
 use lti_tests::platform::{
     Alg, CookieMode, FakePlatform, HeaderSpec, HttpResponse, LaunchOutcome, LaunchSpec,
     PlatformBuilder, auto_submit_form, claim, cookie_header, decode_unverified, post_form,

@@ -4,8 +4,8 @@
 //! proxy or on Lambda: signatures must be checked against the public URL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use lti_shared::ids::{ConsumerKey, ResourceLinkId, UserId};
-use lti_shared::model::PlatformScope;
+use lti_shared::domain::ids::{ConsumerKey, ResourceLinkId, UserId};
+use lti_shared::domain::model::PlatformScope;
 use lti_tests::platform::auto_submit_form;
 use lti_tests::tool::{RunningTool, oauthlib_sign};
 use serde_json::{Value, json};
@@ -274,15 +274,18 @@ async fn lti11_disabled_consumer_and_wrong_version_are_refused() {
     let key = ConsumerKey::parse("disabled-one").unwrap();
     rig.backend
         .keys
-        .put_consumer_secret(&key, &lti_shared::secret::ConsumerSecret::new(SECRET))
+        .put_consumer_secret(
+            &key,
+            &lti_shared::domain::secret::ConsumerSecret::new(SECRET),
+        )
         .await
         .unwrap();
     rig.backend
         .store
-        .add_consumer(&lti_shared::model::Consumer {
+        .add_consumer(&lti_shared::domain::model::Consumer {
             key,
             name: None,
-            status: lti_shared::model::Status::Disabled,
+            status: lti_shared::domain::model::Status::Disabled,
             created_at: time::OffsetDateTime::now_utc(),
         })
         .await

@@ -4,9 +4,9 @@
 //! by the fake platform, both through the tool's real server.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use lti_shared::ids::{ConsumerKey, ResourceLinkId, UserId};
-use lti_shared::model::PlatformScope;
-use lti_shared::secret::ConsumerSecret;
+use lti_shared::domain::ids::{ConsumerKey, ResourceLinkId, UserId};
+use lti_shared::domain::model::PlatformScope;
+use lti_shared::domain::secret::ConsumerSecret;
 use lti_tests::platform::{FakePlatform, LaunchSpec, claim};
 use lti_tests::tool::{RunningTool, oauthlib_sign};
 use serde_json::{Value, json};
@@ -64,7 +64,7 @@ fn migrating_launch(secret: &'static str) -> LaunchSpec {
             Value::Array(list) => text(&list[0]),
             other => text(other),
         };
-        let signature = lti_shared::oauth1::migration_signature(
+        let signature = lti_shared::lti11::oauth1::migration_signature(
             &ConsumerSecret::new(secret),
             KEY,
             &text(&claims[claim::DEPLOYMENT_ID]),

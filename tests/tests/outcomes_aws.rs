@@ -7,25 +7,26 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lambda_http::Body;
-use lti_shared::ags::AgsClient;
-use lti_shared::clock::SystemClock;
-use lti_shared::delivery::{Deliverer, DelivererParts};
-use lti_shared::ids::{
+use lti_shared::adapters::ags_client::AgsClient;
+use lti_shared::adapters::basic_outcomes::OutcomesClient;
+use lti_shared::adapters::grade_services::GradeServices;
+use lti_shared::adapters::keystore::secrets_manager::{self, SecretsManagerKeyStore};
+use lti_shared::adapters::queue_sqs::SqsQueue;
+use lti_shared::adapters::store::dynamo::{self, DynamoStore};
+use lti_shared::app::delivery::{Deliverer, DelivererParts};
+use lti_shared::domain::clock::SystemClock;
+use lti_shared::domain::ids::{
     AttemptId, ClientId, DeliveryId, DeploymentId, Issuer, ResourceLinkId, UserId,
 };
-use lti_shared::keys::KeySet;
-use lti_shared::keystore::secrets_manager::{self, SecretsManagerKeyStore};
-use lti_shared::model::{
+use lti_shared::domain::keys::KeySet;
+use lti_shared::domain::model::{
     AgsEndpoint, Attempt, AttemptKey, GradingSettings, PlatformScope, Registration, ResourceLink,
 };
-use lti_shared::outbox::DeliveryStatus;
-use lti_shared::outcomes11::OutcomesClient;
+use lti_shared::domain::outbox::DeliveryStatus;
+use lti_shared::domain::roles::Roles;
+use lti_shared::domain::tool::ToolUrls;
+use lti_shared::lti13::session::{self, SESSION_LIFETIME, SessionClaims};
 use lti_shared::ports::{KeyStore, LaunchRecords, Outbox, PlatformRegistry};
-use lti_shared::queue_sqs::SqsQueue;
-use lti_shared::roles::Roles;
-use lti_shared::session::{self, SESSION_LIFETIME, SessionClaims};
-use lti_shared::store::dynamo::{self, DynamoStore};
-use lti_shared::tool::ToolUrls;
 use lti_tests::ags::{AGS_SCOPES, AgsConfig, AgsEndpoint as Endpoint, AgsPlatform};
 use lti_tests::faults::Fault;
 use lti_tests::grades::{CLIENT_ID, fast_policy};
@@ -53,7 +54,7 @@ async fn aws() -> Aws {
         !endpoint.is_empty(),
         "these tests need moto: run ./infra/test.sh, or export AWS_ENDPOINT_URL"
     );
-    let config = lti_shared::config::aws_sdk_config().await;
+    let config = lti_shared::compose::config::aws_sdk_config().await;
     let name = format!("lti-outcomes-{}", uuid::Uuid::new_v4());
     dynamo::create_table(&aws_sdk_dynamodb::Client::new(&config), &name)
         .await
@@ -94,15 +95,17 @@ async fn aws() -> Aws {
     let deliverer = Arc::new(Deliverer::new(DelivererParts {
         store: store.clone(),
         keys: key_store.clone(),
-        ags: Arc::new(AgsClient::new(store.clone(), clock.clone()).unwrap()),
-        basic: Arc::new(OutcomesClient::new(clock.clone()).unwrap()),
+        services: Arc::new(GradeServices::new(
+            Arc::new(AgsClient::new(store.clone(), clock.clone()).unwrap()),
+            Arc::new(OutcomesClient::new(clock.clone()).unwrap()),
+        )),
         queue: Arc::new(SqsQueue::from_config(
             &config,
             queue_url.clone(),
             dead_url.clone(),
         )),
         clock: clock.clone(),
-        policy: lti_shared::delivery::DeliveryPolicy {
+        policy: lti_shared::app::delivery::DeliveryPolicy {
             max_tries: 3,
             ..fast_policy()
         },
@@ -149,7 +152,7 @@ impl Aws {
                 token_url: url(self.ags.token_url()),
                 jwks_url: url(format!("{}/jwks", self.ags.base_url())),
                 name: None,
-                status: lti_shared::model::Status::Active,
+                status: lti_shared::domain::model::Status::Active,
                 options: Default::default(),
                 created_at: now,
             })

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use lti_shared::ids::{ConsumerKey, DeliveryId};
-use lti_shared::model::{BasicOutcome, PlatformScope};
-use lti_shared::outbox::DeliveryStatus;
+use lti_shared::domain::ids::{ConsumerKey, DeliveryId};
+use lti_shared::domain::model::{BasicOutcome, PlatformScope};
+use lti_shared::domain::outbox::DeliveryStatus;
 use lti_tests::ags::{AGS_SCOPES, AgsConfig, AgsEndpoint, AgsPlatform};
 use lti_tests::faults::Fault;
 use lti_tests::grades::{

@@ -12,11 +12,11 @@ use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use lti_shared::ags::SCOPE_NRPS;
-use lti_shared::ids::{AttemptId, ContextId, ResourceLinkId, UserId};
-use lti_shared::model::{Context, PlatformScope, User};
-use lti_shared::roles::{RoleMap, Roles};
-use lti_shared::session::{self, SESSION_LIFETIME, SessionClaims};
+use lti_shared::domain::ids::{AttemptId, ContextId, ResourceLinkId, UserId};
+use lti_shared::domain::model::{Context, PlatformScope, User};
+use lti_shared::domain::roles::{RoleMap, Roles};
+use lti_shared::lti13::ags::SCOPE_NRPS;
+use lti_shared::lti13::session::{self, SESSION_LIFETIME, SessionClaims};
 use lti_tests::ags::{AGS_SCOPES, AgsEndpoint};
 use lti_tests::faults::Fault;
 use lti_tests::grades::{GradeRig, fast_policy, scope};
@@ -105,7 +105,7 @@ async fn course() -> Course {
         let context = if link == "link-a" { "a" } else { "b" };
         let token = course.rig.seed(context, link, user, Some(lineitem)).await;
         // The seeded attempt gets the user's roles and context, as a launch would record.
-        let key = lti_shared::model::AttemptKey {
+        let key = lti_shared::domain::model::AttemptKey {
             scope: s.clone(),
             resource_link_id: ResourceLinkId::parse(link).unwrap(),
             user_id: UserId::parse(user).unwrap(),
@@ -163,7 +163,9 @@ impl Course {
                 exp: now.unix_timestamp() + exp,
                 jti: uuid::Uuid::new_v4().to_string(),
                 platform: self.scope(),
-                deployment_id: Some(lti_shared::ids::DeploymentId::parse("deployment-1").unwrap()),
+                deployment_id: Some(
+                    lti_shared::domain::ids::DeploymentId::parse("deployment-1").unwrap(),
+                ),
                 user_id: Some(UserId::parse(user).unwrap()),
                 resource_link_id: ResourceLinkId::parse(link).unwrap(),
                 context_id: Some(ContextId::parse(context).unwrap()),
@@ -277,7 +279,7 @@ async fn another_courses_instructor_reaches_nothing_of_this_course() {
         .tool
         .backend
         .store
-        .deliveries_with_status(lti_shared::outbox::DeliveryStatus::Delivered, 100)
+        .deliveries_with_status(lti_shared::domain::outbox::DeliveryStatus::Delivered, 100)
         .await
         .unwrap()
         .into_iter()

@@ -3,7 +3,7 @@
 //!
 //! `POST /deep-link` with an `id_token` is the platform's request (login sends the browser
 //! here when the target is the deep-link URL). It is verified through the one verification
-//! path ([`lti_shared::launch::Verifier`], with the same state-cookie and LTI Platform Storage
+//! path ([`lti_shared::lti13::launch::Verifier`], with the same state-cookie and LTI Platform Storage
 //! binding as launches), then only instructors, content developers and administrators may go
 //! on; the settings the response needs are kept server-side under a random id
 //! ([`ItemKind::DeepLinkRequest`], one hour) and the picker is shown.
@@ -15,24 +15,24 @@
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
-use lti_shared::binding::{CookielessError, LaunchForm, clear_state_cookie, cookieless_page};
-use lti_shared::catalog::CatalogItem;
-use lti_shared::claims::MessageType;
-use lti_shared::clock::Clock;
-use lti_shared::deep_link::{
+use lti_shared::domain::catalog::CatalogItem;
+use lti_shared::domain::clock::Clock;
+use lti_shared::domain::tool::ToolUrls;
+use lti_shared::lti13::claims::MessageType;
+use lti_shared::lti13::deep_link::{
     DeepLinkRequest, Outcome, REQUEST_LIFETIME, SelectionError, choose, response_claims,
 };
-use lti_shared::http::{
+use lti_shared::lti13::launch::{LaunchError, Verifier};
+use lti_shared::lti13::login::random_token;
+use lti_shared::ports::{Catalog, ExpiringItems, ItemKind, KeyStore};
+use lti_shared::web::binding::{CookielessError, LaunchForm, clear_state_cookie, cookieless_page};
+use lti_shared::web::http::{
     error_page, html_response, is_same_origin_post, launch_refused, param, params, request_id,
 };
-use lti_shared::launch::{LaunchError, Verifier};
-use lti_shared::login::random_token;
-use lti_shared::pages::deep_link::{
+use lti_shared::web::pages::deep_link::{
     ACTION_CANCEL, ACTION_FIELD, ACTION_SELECT, ITEM_FIELD, Picker, PickerItem, REQUEST_FIELD,
 };
-use lti_shared::pages::{AutoSubmit, render};
-use lti_shared::ports::{Catalog, ExpiringItems, ItemKind, KeyStore};
-use lti_shared::tool::ToolUrls;
+use lti_shared::web::pages::{AutoSubmit, render};
 
 /// What the user sees when the platform does not accept LTI resource links.
 const NOT_ACCEPTED: &str = "This tool adds activities to a course as LTI links, and this place in \
@@ -109,7 +109,7 @@ impl DeepLink {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let id = request_id(&req);
         if *req.method() != http::Method::POST {
-            return lti_shared::http::ApiError::method_not_allowed("POST").into_response(&id);
+            return lti_shared::web::http::ApiError::method_not_allowed("POST").into_response(&id);
         }
         let params = params(&req);
         if param(&params, REQUEST_FIELD).is_some() && param(&params, "id_token").is_none() {
@@ -151,7 +151,7 @@ impl DeepLink {
     /// The picker for a verified request, after the role check.
     async fn picker(
         &self,
-        launch: &lti_shared::launch::VerifiedLaunch,
+        launch: &lti_shared::lti13::launch::VerifiedLaunch,
         id: &str,
     ) -> Response<Body> {
         let roles = launch.roles();

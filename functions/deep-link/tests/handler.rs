@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use deep_link::DeepLink;
 use lambda_http::Body;
-use lti_shared::clock::FixedClock;
-use lti_shared::keystore::file::FileKeyStore;
-use lti_shared::launch::{Verifier, VerifyPolicy};
-use lti_shared::platform_keys::{KeyCachePolicy, PlatformKeys};
+use lti_shared::adapters::jwks_client::{KeyCachePolicy, PlatformKeys};
+use lti_shared::adapters::keystore::file::FileKeyStore;
+use lti_shared::adapters::store::embedded::EmbeddedStore;
+use lti_shared::domain::clock::FixedClock;
+use lti_shared::domain::tool::ToolUrls;
+use lti_shared::lti13::launch::{Verifier, VerifyPolicy};
 use lti_shared::ports::{ExpiringItems, ItemKind};
-use lti_shared::store::embedded::EmbeddedStore;
-use lti_shared::tool::ToolUrls;
 use time::macros::datetime;
 
 const NOW: time::OffsetDateTime = datetime!(2026-03-01 12:00:00 UTC);

@@ -8,9 +8,9 @@
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
-use lti_shared::clock::Clock;
-use lti_shared::http::{ApiError, json_response, request_id};
+use lti_shared::domain::clock::Clock;
 use lti_shared::ports::KeyStore;
+use lti_shared::web::http::{ApiError, json_response, request_id};
 
 /// `Cache-Control` of the key set. Platforms and CloudFront may keep it for an hour: the next
 /// key is published a whole rotation before it signs, so a cached set always verifies.

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use jwks::Jwks;
 use lambda_http::service_fn;
-use lti_shared::clock::SystemClock;
-use lti_shared::config;
-use lti_shared::http::origin_guard;
-use lti_shared::keystore::secrets_manager::SecretsManagerKeyStore;
+use lti_shared::adapters::keystore::secrets_manager::SecretsManagerKeyStore;
+use lti_shared::compose::config;
+use lti_shared::domain::clock::SystemClock;
+use lti_shared::web::http::origin_guard;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

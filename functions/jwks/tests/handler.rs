@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use jwks::{CACHE_CONTROL, Jwks};
 use lambda_http::Body;
-use lti_shared::clock::FixedClock;
-use lti_shared::keys::KeySet;
-use lti_shared::keystore::file::FileKeyStore;
+use lti_shared::adapters::keystore::file::FileKeyStore;
+use lti_shared::domain::clock::FixedClock;
+use lti_shared::domain::keys::KeySet;
 use lti_shared::ports::KeyStore;
 use time::macros::datetime;
 

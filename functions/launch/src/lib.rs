@@ -2,7 +2,7 @@
 //! demo activity.
 //!
 //! `POST /launch` verifies the id_token through the one verification path
-//! ([`lti_shared::launch::Verifier`]), records the launch, and hands the browser to the activity
+//! ([`lti_shared::lti13::launch::Verifier`]), records the launch, and hands the browser to the activity
 //! with an auto-submitting form carrying `lti_session`. When the browser sent no state cookie it
 //! first tries LTI Platform Storage (if the platform offered it at login) and otherwise offers
 //! to open the tool in a new window. `POST /activity` is the demo activity: it shows what the
@@ -12,21 +12,22 @@
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
-use lti_shared::binding::{CookielessError, LaunchForm, clear_state_cookie, cookieless_page};
-use lti_shared::claims::MessageType;
-use lti_shared::clock::Clock;
-use lti_shared::deep_link::placed_item;
-use lti_shared::http::{error_page, html_response, launch_refused, param, params, request_id};
-use lti_shared::ids::DeploymentId;
-use lti_shared::launch::{LaunchError, Verifier};
-use lti_shared::lti11::{Lti11Error, Lti11Verifier, is_lti11_launch, lti11_continuity};
-use lti_shared::oauth1::collect_params;
-use lti_shared::pages::{Activity, AutoSubmit, render};
+use lti_shared::app::record::record_launch;
+use lti_shared::domain::clock::Clock;
+use lti_shared::domain::ids::DeploymentId;
+use lti_shared::domain::launch_facts::LaunchFacts;
+use lti_shared::domain::roles::Roles;
+use lti_shared::domain::tool::{ACTIVITY_PATH, ToolUrls};
+use lti_shared::lti11::launch::{Lti11Error, Lti11Verifier, is_lti11_launch, lti11_continuity};
+use lti_shared::lti11::oauth1::collect_params;
+use lti_shared::lti13::claims::MessageType;
+use lti_shared::lti13::deep_link::placed_item;
+use lti_shared::lti13::launch::{LaunchError, Verifier};
+use lti_shared::lti13::session::{self, SESSION_LIFETIME, SessionClaims};
 use lti_shared::ports::{Catalog, KeyStore, LaunchRecords};
-use lti_shared::record::{LaunchFacts, record_launch};
-use lti_shared::roles::Roles;
-use lti_shared::session::{self, SESSION_LIFETIME, SessionClaims};
-use lti_shared::tool::{ACTIVITY_PATH, ToolUrls};
+use lti_shared::web::binding::{CookielessError, LaunchForm, clear_state_cookie, cookieless_page};
+use lti_shared::web::http::{error_page, html_response, launch_refused, param, params, request_id};
+use lti_shared::web::pages::{Activity, AutoSubmit, render};
 use url::Url;
 
 /// The handler and the ports it uses.
@@ -98,7 +99,7 @@ impl Launch {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let id = request_id(&req);
         if *req.method() != http::Method::POST {
-            return lti_shared::http::ApiError::method_not_allowed("POST").into_response(&id);
+            return lti_shared::web::http::ApiError::method_not_allowed("POST").into_response(&id);
         }
         if req.uri().path() == ACTIVITY_PATH {
             self.activity(&req, &id).await
@@ -230,7 +231,7 @@ impl Launch {
             aud: activity.origin().ascii_serialization(),
             iat: now.unix_timestamp(),
             exp: (now + SESSION_LIFETIME).unix_timestamp(),
-            jti: lti_shared::http::fresh_request_id(),
+            jti: lti_shared::web::http::fresh_request_id(),
             platform,
             deployment_id,
             user_id,
@@ -364,8 +365,10 @@ impl Launch {
             .and_then(|l| l.title)
             .unwrap_or_else(|| claims.resource_link_id.to_string());
         let platform = match &claims.platform {
-            lti_shared::model::PlatformScope::Lti13 { issuer, .. } => issuer.to_string(),
-            lti_shared::model::PlatformScope::Lti11 { consumer_key } => consumer_key.to_string(),
+            lti_shared::domain::model::PlatformScope::Lti13 { issuer, .. } => issuer.to_string(),
+            lti_shared::domain::model::PlatformScope::Lti11 { consumer_key } => {
+                consumer_key.to_string()
+            }
         };
         let heading = if roles.is_instructor() {
             "Resource overview"

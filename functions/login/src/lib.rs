@@ -8,14 +8,16 @@
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
-use lti_shared::clock::Clock;
-use lti_shared::http::{html_response, param, params, redirect, request_id, set_cookie};
-use lti_shared::login::{LoginError, LoginParams, STATE_LIFETIME, start_login, state_cookie_name};
-use lti_shared::pages::{ErrorPage, StorageLogin, render};
+use lti_shared::domain::clock::Clock;
+use lti_shared::domain::tool::ToolUrls;
+use lti_shared::lti13::login::{
+    LoginError, LoginParams, STATE_LIFETIME, start_login, state_cookie_name,
+};
 use lti_shared::ports::{ExpiringItems, PlatformRegistry};
-use lti_shared::tool::ToolUrls;
+use lti_shared::web::http::{html_response, param, params, redirect, request_id, set_cookie};
+use lti_shared::web::pages::{ErrorPage, StorageLogin, render};
 
-pub use lti_shared::binding::storage_key;
+pub use lti_shared::web::binding::storage_key;
 
 /// The `Set-Cookie` value binding `state` to the browser. `Partitioned` (CHIPS) keeps it
 /// working inside the LMS iframe where third-party cookies are otherwise blocked.
@@ -100,7 +102,7 @@ impl Login {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let id = request_id(&req);
         if !matches!(*req.method(), http::Method::GET | http::Method::POST) {
-            return lti_shared::http::ApiError::method_not_allowed("GET and POST")
+            return lti_shared::web::http::ApiError::method_not_allowed("GET and POST")
                 .into_response(&id);
         }
         let params = params(&req);

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use lambda_http::service_fn;
 use login::Login;
-use lti_shared::clock::SystemClock;
-use lti_shared::config;
-use lti_shared::http::origin_guard;
-use lti_shared::registry_cache::{CachedRegistry, DEFAULT_REGISTRY_TTL};
-use lti_shared::store::dynamo::DynamoStore;
-use lti_shared::tool::ToolUrls;
+use lti_shared::adapters::registry_cache::{CachedRegistry, DEFAULT_REGISTRY_TTL};
+use lti_shared::adapters::store::dynamo::DynamoStore;
+use lti_shared::compose::config;
+use lti_shared::domain::clock::SystemClock;
+use lti_shared::domain::tool::ToolUrls;
+use lti_shared::web::http::origin_guard;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

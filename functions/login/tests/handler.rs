@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use lambda_http::Body;
 use login::Login;
-use lti_shared::clock::FixedClock;
-use lti_shared::ids::{ClientId, DeploymentId, Issuer};
-use lti_shared::login::issued_login;
-use lti_shared::model::{PlatformOptions, Registration, Status};
+use lti_shared::adapters::store::embedded::EmbeddedStore;
+use lti_shared::domain::clock::FixedClock;
+use lti_shared::domain::ids::{ClientId, DeploymentId, Issuer};
+use lti_shared::domain::model::{PlatformOptions, Registration, Status};
+use lti_shared::domain::tool::ToolUrls;
+use lti_shared::lti13::login::issued_login;
 use lti_shared::ports::PlatformRegistry;
-use lti_shared::store::embedded::EmbeddedStore;
-use lti_shared::tool::ToolUrls;
 use time::macros::datetime;
 use url::Url;
 

@@ -9,24 +9,24 @@
 //! - SQS events (the retry queue): each message names a delivery to try again
 //!   ([`Outcomes::handle_queue`]).
 //!
-//! The token is the session the launch handed to the activity ([`lti_shared::session`]); it
+//! The token is the session the launch handed to the activity ([`lti_shared::lti13::session`]); it
 //! only reaches its own attempt's grades. Browsers may call the API from the activity's
 //! origin: bearer tokens are not ambient credentials, so CORS allows any origin.
 
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
-use lti_shared::clock::Clock;
-use lti_shared::delivery::{Deliverer, SubmitError};
-use lti_shared::http::{ApiError, json_response, request_id};
-use lti_shared::ids::DeliveryId;
-use lti_shared::model::AttemptKey;
-use lti_shared::outbox::Delivery;
+use lti_shared::adapters::queue_sqs::RetryMessage;
+use lti_shared::app::delivery::{Deliverer, SubmitError};
+use lti_shared::domain::clock::Clock;
+use lti_shared::domain::ids::DeliveryId;
+use lti_shared::domain::model::AttemptKey;
+use lti_shared::domain::outbox::Delivery;
+use lti_shared::domain::score::ScoreInput;
+use lti_shared::domain::tool::ToolUrls;
+use lti_shared::lti13::session::{self, SessionClaims, SessionError};
 use lti_shared::ports::{KeyStore, Store};
-use lti_shared::queue_sqs::RetryMessage;
-use lti_shared::score::ScoreInput;
-use lti_shared::session::{self, SessionClaims, SessionError};
-use lti_shared::tool::ToolUrls;
+use lti_shared::web::http::{ApiError, json_response, request_id};
 use serde::{Deserialize, Serialize};
 
 /// The path of the score API.
@@ -120,13 +120,13 @@ fn rfc3339(at: time::OffsetDateTime) -> String {
 
 impl From<&Delivery> for DeliveryView {
     fn from(d: &Delivery) -> Self {
-        let pending = d.status == lti_shared::outbox::DeliveryStatus::Pending;
+        let pending = d.status == lti_shared::domain::outbox::DeliveryStatus::Pending;
         Self {
             id: d.id.to_string(),
             status: d.status.as_str(),
             score_given: d.score.given,
             score_maximum: d.score.maximum,
-            timestamp: lti_shared::score::ags_timestamp(d.score.timestamp),
+            timestamp: lti_shared::domain::score::ags_timestamp(d.score.timestamp),
             tries: d.tries,
             next_try_at: pending.then(|| rfc3339(d.next_try_at)),
             last_error: d.last_error.clone(),
@@ -361,7 +361,7 @@ impl Outcomes {
                      again",
                 )
             })?;
-        let now = lti_shared::score::truncate_to_millis(self.clock.now());
+        let now = lti_shared::domain::score::truncate_to_millis(self.clock.now());
         let score = input
             .validate(link.grading.extra_credit, now)
             .map_err(|e| Refusal {

@@ -7,17 +7,18 @@ use std::sync::Arc;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Service, service_fn};
-use lti_shared::ags::AgsClient;
-use lti_shared::clock::SystemClock;
-use lti_shared::config;
-use lti_shared::delivery::{Deliverer, DelivererParts, DeliveryPolicy};
-use lti_shared::http::origin_guard;
-use lti_shared::keystore::secrets_manager::SecretsManagerKeyStore;
-use lti_shared::outcomes11::OutcomesClient;
-use lti_shared::queue_sqs::SqsQueue;
-use lti_shared::secret::OriginSecret;
-use lti_shared::store::dynamo::DynamoStore;
-use lti_shared::tool::ToolUrls;
+use lti_shared::adapters::ags_client::AgsClient;
+use lti_shared::adapters::basic_outcomes::OutcomesClient;
+use lti_shared::adapters::grade_services::GradeServices;
+use lti_shared::adapters::keystore::secrets_manager::SecretsManagerKeyStore;
+use lti_shared::adapters::queue_sqs::SqsQueue;
+use lti_shared::adapters::store::dynamo::DynamoStore;
+use lti_shared::app::delivery::{Deliverer, DelivererParts, DeliveryPolicy};
+use lti_shared::compose::config;
+use lti_shared::domain::clock::SystemClock;
+use lti_shared::domain::secret::OriginSecret;
+use lti_shared::domain::tool::ToolUrls;
+use lti_shared::web::http::origin_guard;
 use outcomes::{Outcomes, SqsEvent};
 use serde_json::Value;
 
@@ -39,8 +40,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     let deliverer = Arc::new(Deliverer::new(DelivererParts {
         store: store.clone(),
         keys: keys.clone(),
-        ags: Arc::new(AgsClient::new(store.clone(), clock.clone())?),
-        basic: Arc::new(OutcomesClient::new(clock.clone())?),
+        services: Arc::new(GradeServices::new(
+            Arc::new(AgsClient::new(store.clone(), clock.clone())?),
+            Arc::new(OutcomesClient::new(clock.clone())?),
+        )),
         queue: Arc::new(SqsQueue::from_config(&aws, queue_url, dead_letter_url)),
         clock: clock.clone(),
         policy: DeliveryPolicy::default(),

@@ -7,23 +7,26 @@
 use std::sync::Arc;
 
 use lambda_http::Body;
-use lti_shared::ags::{AgsClient, SCOPE_LINEITEM, SCOPE_SCORE};
-use lti_shared::clock::{Clock, FixedClock};
-use lti_shared::delivery::{Deliverer, DelivererParts, DeliveryPolicy, PolledStore};
-use lti_shared::ids::{
+use lti_shared::adapters::ags_client::AgsClient;
+use lti_shared::adapters::basic_outcomes::OutcomesClient;
+use lti_shared::adapters::grade_services::GradeServices;
+use lti_shared::adapters::keystore::file::FileKeyStore;
+use lti_shared::adapters::queue_polled::PolledStore;
+use lti_shared::adapters::store::embedded::EmbeddedStore;
+use lti_shared::app::delivery::{Deliverer, DelivererParts, DeliveryPolicy};
+use lti_shared::domain::clock::{Clock, FixedClock};
+use lti_shared::domain::ids::{
     AttemptId, ClientId, ConsumerKey, DeploymentId, Issuer, ResourceLinkId, UserId,
 };
-use lti_shared::keys::KeySet;
-use lti_shared::keystore::file::FileKeyStore;
-use lti_shared::model::{
+use lti_shared::domain::keys::KeySet;
+use lti_shared::domain::model::{
     AgsEndpoint, Attempt, AttemptKey, BasicOutcome, GradingSettings, PlatformScope, ResourceLink,
 };
-use lti_shared::outcomes11::OutcomesClient;
+use lti_shared::domain::roles::Roles;
+use lti_shared::domain::tool::ToolUrls;
+use lti_shared::lti13::ags::{SCOPE_LINEITEM, SCOPE_SCORE};
+use lti_shared::lti13::session::{self, SESSION_LIFETIME, SessionClaims};
 use lti_shared::ports::{KeyStore, LaunchRecords, Outbox, PlatformRegistry};
-use lti_shared::roles::Roles;
-use lti_shared::session::{self, SESSION_LIFETIME, SessionClaims};
-use lti_shared::store::embedded::EmbeddedStore;
-use lti_shared::tool::ToolUrls;
 use outcomes::Outcomes;
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -68,8 +71,10 @@ async fn rig() -> Rig {
     let deliverer = Arc::new(Deliverer::new(DelivererParts {
         store: store.clone(),
         keys: key_store.clone(),
-        ags: Arc::new(AgsClient::new(store.clone(), clock.clone()).unwrap()),
-        basic: Arc::new(OutcomesClient::new(clock.clone()).unwrap()),
+        services: Arc::new(GradeServices::new(
+            Arc::new(AgsClient::new(store.clone(), clock.clone()).unwrap()),
+            Arc::new(OutcomesClient::new(clock.clone()).unwrap()),
+        )),
         queue: Arc::new(PolledStore),
         clock: clock.clone(),
         policy: DeliveryPolicy::default(),
@@ -89,7 +94,7 @@ async fn rig() -> Rig {
         clock,
     };
     rig.store
-        .add_platform(&lti_shared::model::Registration {
+        .add_platform(&lti_shared::domain::model::Registration {
             issuer: Issuer::parse("https://platform.example").unwrap(),
             client_id: ClientId::parse("client-1").unwrap(),
             deployment_ids: [DeploymentId::parse("d").unwrap()].into(),
@@ -97,7 +102,7 @@ async fn rig() -> Rig {
             token_url: url::Url::parse(&format!("{DEAD_PLATFORM}/token")).unwrap(),
             jwks_url: url::Url::parse("https://platform.example/jwks").unwrap(),
             name: None,
-            status: lti_shared::model::Status::Active,
+            status: lti_shared::domain::model::Status::Active,
             options: Default::default(),
             created_at: NOW,
         })
@@ -226,7 +231,7 @@ async fn post_valid_score_is_recorded_with_a_pending_delivery() {
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["status"], "pending");
     assert_eq!(body["scoreGiven"], 7.0);
-    let id = lti_shared::ids::DeliveryId::parse(body["id"].as_str().unwrap()).unwrap();
+    let id = lti_shared::domain::ids::DeliveryId::parse(body["id"].as_str().unwrap()).unwrap();
     let delivery = rig.store.delivery(&id).await.unwrap().unwrap();
     assert_eq!(delivery.tries, 1, "delivery was tried at once");
     assert!(delivery.last_error.is_some());
@@ -283,7 +288,7 @@ async fn post_score_refusals_name_the_field_and_store_nothing() {
     assert!(answer["message"].as_str().unwrap().contains("grade"));
     let pending = rig
         .store
-        .deliveries_with_status(lti_shared::outbox::DeliveryStatus::Pending, 10)
+        .deliveries_with_status(lti_shared::domain::outbox::DeliveryStatus::Pending, 10)
         .await
         .unwrap();
     assert!(pending.is_empty(), "a refused score left a delivery");
@@ -417,11 +422,11 @@ async fn post_lti11_attempt_is_recorded_for_basic_outcomes() {
         .post(Some(&token), r#"{"scoreGiven":3,"scoreMaximum":4}"#)
         .await;
     assert_eq!(status, 202, "{body}");
-    let id = lti_shared::ids::DeliveryId::parse(body["id"].as_str().unwrap()).unwrap();
+    let id = lti_shared::domain::ids::DeliveryId::parse(body["id"].as_str().unwrap()).unwrap();
     let delivery = rig.store.delivery(&id).await.unwrap().unwrap();
     assert!(matches!(
         delivery.target,
-        lti_shared::outbox::DeliveryTarget::BasicOutcome(_)
+        lti_shared::domain::outbox::DeliveryTarget::BasicOutcome(_)
     ));
 }
 
@@ -490,7 +495,7 @@ async fn best_policy_sends_the_best_score_of_the_learner() {
         .await
         .unwrap()
         .unwrap();
-    link.grading.passback = lti_shared::model::PassbackPolicy::Best;
+    link.grading.passback = lti_shared::domain::model::PassbackPolicy::Best;
     rig.store.put_resource_link(&link).await.unwrap();
     // A second attempt of alice with a better score already recorded.
     let mut second = rig
@@ -500,11 +505,11 @@ async fn best_policy_sends_the_best_score_of_the_learner() {
         .unwrap()
         .unwrap();
     second.key.attempt_id = AttemptId::parse("000002").unwrap();
-    second.score = Some(lti_shared::score::Score {
+    second.score = Some(lti_shared::domain::score::Score {
         given: 9.0,
         maximum: 10.0,
-        activity_progress: lti_shared::score::ActivityProgress::Completed,
-        grading_progress: lti_shared::score::GradingProgress::FullyGraded,
+        activity_progress: lti_shared::domain::score::ActivityProgress::Completed,
+        grading_progress: lti_shared::domain::score::GradingProgress::FullyGraded,
         comment: None,
         timestamp: NOW - time::Duration::hours(1),
     });
@@ -516,7 +521,7 @@ async fn best_policy_sends_the_best_score_of_the_learner() {
         )
         .await;
     assert_eq!(body["scoreGiven"], 9.0, "best policy sends the best score");
-    link.grading.passback = lti_shared::model::PassbackPolicy::Latest;
+    link.grading.passback = lti_shared::domain::model::PassbackPolicy::Latest;
     rig.store.put_resource_link(&link).await.unwrap();
     rig.clock.advance(time::Duration::seconds(1));
     let (_, body) = rig

@@ -1,5 +1,5 @@
 //! The `register` function: LTI Dynamic Registration 1.0 (see
-//! [`lti_shared::dynamic_registration`]) and the Canvas developer-key JSON.
+//! [`lti_shared::lti13::dynamic_registration`]) and the Canvas developer-key JSON.
 //!
 //! - `GET /register?openid_configuration=…&registration_token=…`: the platform opens this in a
 //!   window or iframe. The tool fetches and checks the platform's OpenID configuration, keeps
@@ -9,26 +9,26 @@
 //!   tool's registration to the platform, stores the returned client id and deployment as a
 //!   registration (pending review unless auto-activation is on), and answers with the page that
 //!   posts `org.imsglobal.lti.close` to the platform.
-//! - `GET /config/canvas.json`: [`lti_shared::lms_config::canvas_developer_key`].
+//! - `GET /config/canvas.json`: [`lti_shared::lti13::lms_config::canvas_developer_key`].
 //!
 //! Every refusal is a page naming what the administrator can do; nothing is stored.
 
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
-use lti_shared::clock::Clock;
-use lti_shared::dynamic_registration::{
+use lti_shared::domain::clock::Clock;
+use lti_shared::domain::model::Status;
+use lti_shared::domain::tool::{CANVAS_CONFIG_PATH, REGISTER_PATH, ToolUrls};
+use lti_shared::lti13::dynamic_registration::{
     PENDING_LIFETIME, PendingRegistration, Registrar, RegistrationError, RegistrationToken,
     fresh_pending_id, registration_record, registration_request,
 };
-use lti_shared::http::{
+use lti_shared::lti13::lms_config::{PrivacyLevel, ToolProfile, canvas_developer_key};
+use lti_shared::ports::{ExpiringItems, ItemKind, PlatformRegistry, StoreError};
+use lti_shared::web::http::{
     ApiError, html_response, is_same_origin_post, json_response, param, params, request_id,
 };
-use lti_shared::lms_config::{PrivacyLevel, ToolProfile, canvas_developer_key};
-use lti_shared::model::Status;
-use lti_shared::pages::{ErrorPage, RegisterConfirm, RegisterDone, render};
-use lti_shared::ports::{ExpiringItems, ItemKind, PlatformRegistry, StoreError};
-use lti_shared::tool::{CANVAS_CONFIG_PATH, REGISTER_PATH, ToolUrls};
+use lti_shared::web::pages::{ErrorPage, RegisterConfirm, RegisterDone, render};
 
 /// Settings of the registration endpoint.
 #[derive(Debug, Clone, Default)]

@@ -5,12 +5,12 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use lambda_http::service_fn;
-use lti_shared::clock::SystemClock;
-use lti_shared::config;
-use lti_shared::dynamic_registration::{Registrar, UrlPolicy};
-use lti_shared::http::origin_guard;
-use lti_shared::store::dynamo::DynamoStore;
-use lti_shared::tool::ToolUrls;
+use lti_shared::adapters::store::dynamo::DynamoStore;
+use lti_shared::compose::config;
+use lti_shared::domain::clock::SystemClock;
+use lti_shared::domain::tool::ToolUrls;
+use lti_shared::lti13::dynamic_registration::{Registrar, UrlPolicy};
+use lti_shared::web::http::origin_guard;
 use register::{Register, RegisterOptions};
 
 #[tokio::main]

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use lambda_http::Body;
-use lti_shared::clock::FixedClock;
-use lti_shared::dynamic_registration::{Registrar, UrlPolicy};
+use lti_shared::adapters::store::embedded::EmbeddedStore;
+use lti_shared::domain::clock::FixedClock;
+use lti_shared::domain::tool::ToolUrls;
+use lti_shared::lti13::dynamic_registration::{Registrar, UrlPolicy};
 use lti_shared::ports::PlatformRegistry;
-use lti_shared::store::embedded::EmbeddedStore;
-use lti_shared::tool::ToolUrls;
 use register::{Register, RegisterOptions};
 use time::macros::datetime;
 use url::Url;

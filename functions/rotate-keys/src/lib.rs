@@ -5,14 +5,14 @@
 //! `AWSPENDING` stage, then invokes this function once per step, in order:
 //!
 //! 1. `createSecret`: the `AWSCURRENT` document with its signing keys rotated
-//!    ([`lti_shared::keystore::rotation::rotated_document`]: next → current, current →
+//!    ([`lti_shared::adapters::keystore::rotation::rotated_document`]: next → current, current →
 //!    retired, a new next key, keys retired past the publish window dropped; LTI 1.1 consumer
 //!    secrets unchanged) is put as that version, staged `AWSPENDING`. A retry of the step finds
 //!    the version already written and leaves it alone.
 //! 2. `setSecret`: nothing to do. The keys are only used by this tool; there is no database
 //!    or external service whose credentials would have to change.
 //! 3. `testSecret`: the pending document must pass
-//!    [`lti_shared::keystore::rotation::check_rotated_document`] against `AWSCURRENT`: one
+//!    [`lti_shared::adapters::keystore::rotation::check_rotated_document`] against `AWSCURRENT`: one
 //!    current key that signs and verifies through the published set, was already published,
 //!    the previous current key published as retired, consumer secrets unchanged.
 //! 4. `finishSecret`: `AWSCURRENT` moves to the version (the previous one becomes
@@ -31,8 +31,8 @@ use std::sync::Arc;
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use lti_shared::clock::Clock;
-use lti_shared::keystore::rotation::{self, RotationError};
+use lti_shared::adapters::keystore::rotation::{self, RotationError};
+use lti_shared::domain::clock::Clock;
 use serde::Deserialize;
 
 /// The stage of the version every reader uses.

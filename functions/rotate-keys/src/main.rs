@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
-use lti_shared::clock::SystemClock;
-use lti_shared::config;
+use lti_shared::compose::config;
+use lti_shared::domain::clock::SystemClock;
 use rotate_keys::{RotateKeys, RotationEvent};
 
 #[tokio::main]

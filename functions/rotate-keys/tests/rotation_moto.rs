@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
-use lti_shared::clock::FixedClock;
-use lti_shared::ids::ConsumerKey;
-use lti_shared::keys::{KeySet, KeyStatus};
-use lti_shared::keystore::secrets_manager::{SecretsManagerKeyStore, create_secret};
-use lti_shared::platform_keys::PlatformKey;
+use lti_shared::adapters::keystore::secrets_manager::{SecretsManagerKeyStore, create_secret};
+use lti_shared::domain::clock::FixedClock;
+use lti_shared::domain::ids::ConsumerKey;
+use lti_shared::domain::keys::{KeySet, KeyStatus};
+use lti_shared::domain::platform_key::PlatformKey;
+use lti_shared::domain::secret::ConsumerSecret;
 use lti_shared::ports::KeyStore;
-use lti_shared::secret::ConsumerSecret;
 use rotate_keys::{CURRENT, PENDING, RotateError, RotateKeys, RotationEvent, Step};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -28,7 +28,7 @@ async fn client() -> Client {
         "needs a local Secrets Manager endpoint: run ./infra/test.sh, or start moto and export \
          AWS_ENDPOINT_URL"
     );
-    Client::new(&lti_shared::config::aws_sdk_config().await)
+    Client::new(&lti_shared::compose::config::aws_sdk_config().await)
 }
 
 fn store(client: &Client, name: &str) -> SecretsManagerKeyStore {
@@ -92,7 +92,11 @@ async fn version_string(client: &Client, name: &str, version: &str) -> String {
         .to_owned()
 }
 
-fn verifies(published: &lti_shared::keys::PublicJwkSet, kid: &str, signature: &[u8]) -> bool {
+fn verifies(
+    published: &lti_shared::domain::keys::PublicJwkSet,
+    kid: &str,
+    signature: &[u8],
+) -> bool {
     published
         .keys
         .iter()
@@ -262,7 +266,7 @@ async fn rotation_test_step_refuses_document_changed_meanwhile() {
         matches!(
             result,
             Err(RotateError::Rotation(
-                lti_shared::keystore::rotation::RotationError::ConsumerSecretsChanged
+                lti_shared::adapters::keystore::rotation::RotationError::ConsumerSecretsChanged
             ))
         ),
         "{result:?}"

@@ -16,19 +16,20 @@
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
-use lti_shared::ags::{AgsClient, Member};
-use lti_shared::clock::Clock;
-use lti_shared::delivery::Deliverer;
-use lti_shared::http::{html_response, param, params, request_id, response};
-use lti_shared::ids::DeliveryId;
-use lti_shared::outbox::DeliveryStatus;
-use lti_shared::pages::{ErrorPage, render};
+use lti_shared::adapters::ags_client::AgsClient;
+use lti_shared::app::delivery::Deliverer;
+use lti_shared::app::views::{AttemptLine, class_stats, neutral_label, not_launched};
+use lti_shared::domain::clock::Clock;
+use lti_shared::domain::ids::DeliveryId;
+use lti_shared::domain::outbox::DeliveryStatus;
+use lti_shared::domain::roles::RoleMap;
+use lti_shared::domain::tool::{ToolUrls, VIEWS_PATH};
+use lti_shared::lti13::ags::Member;
+use lti_shared::lti13::session::{self, SessionClaims, SessionError};
 use lti_shared::ports::{ItemKind, KeyStore, Store, StoreError};
-use lti_shared::roles::RoleMap;
-use lti_shared::session::{self, SessionClaims, SessionError};
-use lti_shared::tool::{ToolUrls, VIEWS_PATH};
-use lti_shared::view_pages::{LearnerView, RosterRow, RosterView, Row, StaffView, Stats};
-use lti_shared::views::{AttemptLine, class_stats, neutral_label, not_launched};
+use lti_shared::web::http::{html_response, param, params, request_id, response};
+use lti_shared::web::pages::views::{LearnerView, RosterRow, RosterView, Row, StaffView, Stats};
+use lti_shared::web::pages::{ErrorPage, render};
 use time::OffsetDateTime;
 
 /// How long a fetched roster is shown before it is fetched again.
@@ -247,7 +248,7 @@ impl Views {
         notice: Option<&str>,
         id: &str,
     ) -> Response<Body> {
-        let lines = match lti_shared::views::resource_lines(
+        let lines = match lti_shared::app::views::resource_lines(
             self.store.as_ref(),
             &claims.platform,
             &claims.resource_link_id,
@@ -312,7 +313,7 @@ impl Views {
                 id,
             );
         };
-        let lines = match lti_shared::views::learner_lines(
+        let lines = match lti_shared::app::views::learner_lines(
             self.store.as_ref(),
             &claims.platform,
             &claims.resource_link_id,
@@ -339,8 +340,8 @@ impl Views {
 
     async fn csv(&self, claims: &SessionClaims, id: &str) -> Response<Body> {
         let selection =
-            lti_shared::export::Selection::ResourceLink(claims.resource_link_id.clone());
-        let rows = match lti_shared::export::attempt_rows(
+            lti_shared::app::export::Selection::ResourceLink(claims.resource_link_id.clone());
+        let rows = match lti_shared::app::export::attempt_rows(
             self.store.as_ref(),
             &claims.platform,
             &selection,
@@ -355,7 +356,7 @@ impl Views {
             200,
             "text/csv; charset=utf-8",
             "no-store",
-            Body::Text(lti_shared::export::attempts_csv(&rows)),
+            Body::Text(lti_shared::app::export::attempts_csv(&rows)),
         );
         let name = format!(
             "attempts-{}.csv",
@@ -382,7 +383,7 @@ impl Views {
         form: &[(String, String)],
         id: &str,
     ) -> Response<Body> {
-        let lines = match lti_shared::views::resource_lines(
+        let lines = match lti_shared::app::views::resource_lines(
             self.store.as_ref(),
             &claims.platform,
             &claims.resource_link_id,
@@ -393,7 +394,7 @@ impl Views {
             Err(error) => return unavailable(id, &error),
         };
         // Only deliveries of this resource link can be named.
-        let ours: Vec<&lti_shared::outbox::Delivery> =
+        let ours: Vec<&lti_shared::domain::outbox::Delivery> =
             lines.iter().filter_map(|l| l.delivery.as_ref()).collect();
         let targets: Vec<DeliveryId> = if param(form, "all_failed") == Some("1") {
             ours.iter()
@@ -474,8 +475,8 @@ impl Views {
         };
         let cache_key = format!(
             "{}#{}",
-            lti_shared::store::scope_key(&claims.platform),
-            lti_shared::store::key_part(context.as_str())
+            lti_shared::domain::record_key::scope_key(&claims.platform),
+            lti_shared::domain::record_key::key_part(context.as_str())
         );
         let now = self.clock.now();
         let cached = if refresh {
@@ -517,7 +518,7 @@ impl Views {
                 }
             },
         };
-        let lines = match lti_shared::views::resource_lines(
+        let lines = match lti_shared::app::views::resource_lines(
             self.store.as_ref(),
             &claims.platform,
             &claims.resource_link_id,
@@ -528,7 +529,7 @@ impl Views {
             Err(error) => return unavailable(id, &error),
         };
         let role_map = match &claims.platform {
-            lti_shared::model::PlatformScope::Lti13 { issuer, client_id } => self
+            lti_shared::domain::model::PlatformScope::Lti13 { issuer, client_id } => self
                 .store
                 .platform(issuer, client_id)
                 .await
@@ -536,13 +537,13 @@ impl Views {
                 .flatten()
                 .map(|r| r.options.role_map)
                 .unwrap_or_default(),
-            lti_shared::model::PlatformScope::Lti11 { .. } => RoleMap::new(),
+            lti_shared::domain::model::PlatformScope::Lti11 { .. } => RoleMap::new(),
         };
         let learners = members
             .iter()
             .filter(|m| m.status.as_deref().is_none_or(|s| s == "Active"))
             .filter(|m| {
-                let roles = lti_shared::roles::Roles::from_claim(&m.roles, &role_map);
+                let roles = lti_shared::domain::roles::Roles::from_claim(&m.roles, &role_map);
                 roles.is_learner() && !roles.is_instructor() && !roles.excluded_from_statistics()
             })
             .count();
@@ -557,7 +558,7 @@ impl Views {
                         (g, f) => g.clone().or_else(|| f.clone()),
                     })
                     .unwrap_or_else(|| {
-                        lti_shared::ids::UserId::parse(m.user_id.clone())
+                        lti_shared::domain::ids::UserId::parse(m.user_id.clone())
                             .map(|u| neutral_label(&u))
                             .unwrap_or_else(|_| "Learner".to_owned())
                     }),
@@ -582,7 +583,9 @@ impl Views {
     }
 
     async fn fetch_roster(&self, claims: &SessionClaims, url: &str) -> Result<Vec<Member>, String> {
-        let lti_shared::model::PlatformScope::Lti13 { issuer, client_id } = &claims.platform else {
+        let lti_shared::domain::model::PlatformScope::Lti13 { issuer, client_id } =
+            &claims.platform
+        else {
             return Err("LTI 1.1 launches carry no roster service".into());
         };
         let registration = self

@@ -3,17 +3,20 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use lti_shared::ags::AgsClient;
-use lti_shared::clock::Clock;
-use lti_shared::config::{aws_sdk_config, secret_cache_ttl};
-use lti_shared::delivery::{Deliverer, DelivererParts, DeliveryPolicy, PolledStore, RetryQueue};
-use lti_shared::keystore::file::FileKeyStore;
-use lti_shared::keystore::secrets_manager::SecretsManagerKeyStore;
-use lti_shared::outcomes11::OutcomesClient;
+use lti_shared::adapters::ags_client::AgsClient;
+use lti_shared::adapters::basic_outcomes::OutcomesClient;
+use lti_shared::adapters::grade_services::GradeServices;
+use lti_shared::adapters::keystore::file::FileKeyStore;
+use lti_shared::adapters::keystore::secrets_manager::SecretsManagerKeyStore;
+use lti_shared::adapters::queue_polled::PolledStore;
+use lti_shared::adapters::queue_sqs::SqsQueue;
+use lti_shared::adapters::store::dynamo::DynamoStore;
+use lti_shared::adapters::store::embedded::EmbeddedStore;
+use lti_shared::app::delivery::{Deliverer, DelivererParts, DeliveryPolicy};
+use lti_shared::compose::config::{aws_sdk_config, secret_cache_ttl};
+use lti_shared::domain::clock::Clock;
+use lti_shared::ports::RetryQueue;
 use lti_shared::ports::{KeyStore, Store};
-use lti_shared::queue_sqs::SqsQueue;
-use lti_shared::store::dynamo::DynamoStore;
-use lti_shared::store::embedded::EmbeddedStore;
 
 use crate::{BackendArgs, CliError};
 
@@ -106,13 +109,16 @@ impl Backend {
         Ok(Arc::new(Deliverer::new(DelivererParts {
             store: self.store.clone(),
             keys: self.keys.clone(),
-            ags: Arc::new(
-                AgsClient::with_timeout(self.store.clone(), clock.clone(), timeout)
-                    .map_err(|e| failure(&e))?,
-            ),
-            basic: Arc::new(
-                OutcomesClient::with_timeout(clock.clone(), timeout).map_err(|e| failure(&e))?,
-            ),
+            services: Arc::new(GradeServices::new(
+                Arc::new(
+                    AgsClient::with_timeout(self.store.clone(), clock.clone(), timeout)
+                        .map_err(|e| failure(&e))?,
+                ),
+                Arc::new(
+                    OutcomesClient::with_timeout(clock.clone(), timeout)
+                        .map_err(|e| failure(&e))?,
+                ),
+            )),
             queue: self.queue.clone(),
             clock,
             policy,

@@ -1,7 +1,7 @@
 //! `ltictl catalog …`: the activities instructors can place in courses through deep linking.
 
 use clap::Subcommand;
-use lti_shared::catalog::{CatalogItem, CatalogItemId, NewCatalogItem};
+use lti_shared::domain::catalog::{CatalogItem, CatalogItemId, NewCatalogItem};
 use lti_shared::ports::StoreError;
 use time::OffsetDateTime;
 

@@ -4,11 +4,11 @@ use std::collections::BTreeSet;
 use std::io::Read as _;
 
 use clap::{Subcommand, ValueEnum};
-use lti_shared::ids::{ClientId, ConsumerKey, DeploymentId, IdError, Issuer, KeyId};
-use lti_shared::keys::{KeyError, KeySet, KeyStatus};
-use lti_shared::model::{Consumer, PlatformOptions, Registration, Status};
+use lti_shared::domain::ids::{ClientId, ConsumerKey, DeploymentId, IdError, Issuer, KeyId};
+use lti_shared::domain::keys::{KeyError, KeySet, KeyStatus};
+use lti_shared::domain::model::{Consumer, PlatformOptions, Registration, Status};
+use lti_shared::domain::secret::ConsumerSecret;
 use lti_shared::ports::StoreError;
-use lti_shared::secret::ConsumerSecret;
 use serde::Serialize;
 use time::OffsetDateTime;
 use url::Url;
@@ -211,7 +211,7 @@ fn role_mapping(pair: &str) -> Result<(String, String), CliError> {
             "--role-map {pair:?} has no role to map"
         )));
     }
-    if lti_shared::roles::parse_override(to).is_none() {
+    if lti_shared::domain::roles::parse_override(to).is_none() {
         return Err(CliError::Usage(format!(
             "--role-map target {to:?} is not a role the tool knows; use a short name such as \
              Instructor, Learner, TeachingAssistant, ContentDeveloper, Administrator, or a LIS \

@@ -2,14 +2,15 @@
 //! and `ltictl audit list`: export, erasure and retention of the data the tool holds.
 
 use clap::{Args, Subcommand, ValueEnum};
-use lti_shared::config::{parse_retention_days, retention};
-use lti_shared::export::{Selection, attempt_rows, attempts_csv};
-use lti_shared::ids::{ContextId, ResourceLinkId, UserId};
-use lti_shared::lifecycle::{
-    AuditEntry, ErasureCounts, ErasureReport, erase_context, erase_user, export_user, purge_expired,
+use lti_shared::app::export::{Selection, attempt_rows, attempts_csv};
+use lti_shared::app::lifecycle::{
+    ErasureReport, erase_context, erase_user, export_user, purge_expired,
 };
-use lti_shared::model::PlatformScope;
-use lti_shared::store::scope_key;
+use lti_shared::compose::config::{parse_retention_days, retention};
+use lti_shared::domain::audit::{AuditEntry, ErasureCounts};
+use lti_shared::domain::ids::{ContextId, ResourceLinkId, UserId};
+use lti_shared::domain::model::PlatformScope;
+use lti_shared::domain::record_key::scope_key;
 use time::OffsetDateTime;
 
 use crate::CliError;

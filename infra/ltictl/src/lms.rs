@@ -1,9 +1,9 @@
 //! `ltictl config <lms>`: the values an LMS administrator enters to register the tool, built
-//! from its public origin by [`lti_shared::lms_config`]. Needs no backend.
+//! from its public origin by [`lti_shared::lti13::lms_config`]. Needs no backend.
 
 use clap::ValueEnum;
-use lti_shared::lms_config::{Lms, PrivacyLevel, ToolProfile, canvas_developer_key, guide};
-use lti_shared::tool::ToolUrls;
+use lti_shared::domain::tool::ToolUrls;
+use lti_shared::lti13::lms_config::{Lms, PrivacyLevel, ToolProfile, canvas_developer_key, guide};
 
 use crate::CliError;
 
@@ -53,7 +53,7 @@ pub enum PrivacyArg {
 
 /// Prints the configuration for one LMS.
 pub(crate) fn run(args: &ConfigArgs, json: bool) -> Result<(), CliError> {
-    let origin = lti_shared::config::parse_public_url(&args.public_url)
+    let origin = lti_shared::compose::config::parse_public_url(&args.public_url)
         .map_err(|e| CliError::Usage(format!("--public-url {e}")))?;
     let tool = ToolUrls::new(&origin);
     let profile = ToolProfile {

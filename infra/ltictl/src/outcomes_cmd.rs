@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
-use lti_shared::clock::SystemClock;
-use lti_shared::delivery::DeliveryPolicy;
-use lti_shared::ids::{ClientId, ConsumerKey, DeliveryId, ResourceLinkId};
-use lti_shared::model::{PassbackPolicy, PlatformScope};
-use lti_shared::outbox::{Delivery, DeliveryStatus, DeliveryTarget};
+use lti_shared::app::delivery::DeliveryPolicy;
+use lti_shared::domain::clock::SystemClock;
+use lti_shared::domain::ids::{ClientId, ConsumerKey, DeliveryId, ResourceLinkId};
+use lti_shared::domain::model::{PassbackPolicy, PlatformScope};
+use lti_shared::domain::outbox::{Delivery, DeliveryStatus, DeliveryTarget};
 
 use crate::CliError;
 use crate::backend::Backend;

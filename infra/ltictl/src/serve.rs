@@ -19,18 +19,18 @@ use jwks::Jwks;
 use lambda_http::Body;
 use launch::Launch;
 use login::Login;
-use lti_shared::clock::{Clock, SystemClock};
-use lti_shared::delivery::{Deliverer, DeliveryPolicy};
-use lti_shared::dynamic_registration::{Registrar, UrlPolicy};
-use lti_shared::http::ApiError;
-use lti_shared::launch::{Verifier, VerifyPolicy};
-use lti_shared::lti11::{Lti11Policy, Lti11Verifier};
-use lti_shared::platform_keys::{KeyCachePolicy, PlatformKeys};
-use lti_shared::registry_cache::CachedRegistry;
-use lti_shared::tool::{
+use lti_shared::adapters::jwks_client::{KeyCachePolicy, PlatformKeys};
+use lti_shared::adapters::registry_cache::CachedRegistry;
+use lti_shared::app::delivery::{Deliverer, DeliveryPolicy};
+use lti_shared::domain::clock::{Clock, SystemClock};
+use lti_shared::domain::tool::{
     ACTIVITY_PATH, CANVAS_CONFIG_PATH, DEEP_LINK_PATH, LAUNCH_PATH, LOGIN_PATH, REGISTER_PATH,
     ToolUrls, VIEWS_PATH,
 };
+use lti_shared::lti11::launch::{Lti11Policy, Lti11Verifier};
+use lti_shared::lti13::dynamic_registration::{Registrar, UrlPolicy};
+use lti_shared::lti13::launch::{Verifier, VerifyPolicy};
+use lti_shared::web::http::ApiError;
 use outcomes::Outcomes;
 use register::{Register, RegisterOptions};
 use tokio::net::TcpListener;
@@ -184,7 +184,7 @@ impl App {
                 backend.keys.clone(),
                 deliverer.clone(),
                 Arc::new(
-                    lti_shared::ags::AgsClient::with_timeout(
+                    lti_shared::adapters::ags_client::AgsClient::with_timeout(
                         backend.store.clone(),
                         clock.clone(),
                         options.policy.request_timeout,
@@ -270,7 +270,7 @@ impl App {
             }
             DEEP_LINK_PATH => self.deep_link.handle(req).await,
             _ => ApiError::new(404, "not_found", "there is nothing at this path")
-                .into_response(&lti_shared::http::request_id(&req)),
+                .into_response(&lti_shared::web::http::request_id(&req)),
         }
     }
 }
@@ -304,14 +304,14 @@ pub const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2
 /// (`LTI_RETENTION_DAYS`), with an audit entry, as `ltictl retention purge` does.
 pub fn spawn_retention_loop(
     store: Arc<dyn lti_shared::ports::Store>,
-    retention: lti_shared::lifecycle::Retention,
+    retention: lti_shared::app::lifecycle::Retention,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(PURGE_INTERVAL);
         loop {
             ticker.tick().await;
             let now = time::OffsetDateTime::now_utc();
-            match lti_shared::lifecycle::purge_expired(
+            match lti_shared::app::lifecycle::purge_expired(
                 store.as_ref(),
                 now,
                 retention,
@@ -369,7 +369,9 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) -> std::io::Result<()> 
                 async move {
                     let response = match to_lambda(req).await {
                         Ok(req) => app.handle(req).await,
-                        Err(error) => error.into_response(&lti_shared::http::fresh_request_id()),
+                        Err(error) => {
+                            error.into_response(&lti_shared::web::http::fresh_request_id())
+                        }
                     };
                     Ok::<_, Infallible>(to_hyper(response))
                 }
@@ -387,7 +389,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) -> std::io::Result<()> 
 /// The public origin for `args`: the one given, or `http://localhost:PORT`.
 pub fn public_url(args: &ServeArgs) -> Result<Url, CliError> {
     match &args.public_url {
-        Some(text) => lti_shared::config::parse_public_url(text)
+        Some(text) => lti_shared::compose::config::parse_public_url(text)
             .map_err(|e| CliError::Usage(format!("--public-url {e}"))),
         None => Url::parse(&format!("http://localhost:{}", args.port))
             .map_err(|e| CliError::Usage(e.to_string())),
@@ -427,7 +429,8 @@ pub(crate) async fn run_from_cli(backend: Backend, args: ServeArgs) -> Result<()
     }
     println!("Press Ctrl-C to stop.");
     let _retries = spawn_retry_loop(app.deliverer(), RETRY_INTERVAL);
-    let retention = lti_shared::config::retention().map_err(|e| CliError::Usage(e.to_string()))?;
+    let retention =
+        lti_shared::compose::config::retention().map_err(|e| CliError::Usage(e.to_string()))?;
     let _purge = spawn_retention_loop(backend.store.clone(), retention);
     tokio::select! {
         result = serve(listener, app) => {

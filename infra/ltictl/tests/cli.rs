@@ -464,17 +464,17 @@ fn config_without_public_url_is_a_usage_error() {
 async fn pending_dynamic_registration_is_listed_and_approved_without_deployment() {
     use lti_shared::ports::PlatformRegistry as _;
     let dir = tempfile::tempdir().unwrap();
-    let store = lti_shared::store::embedded::EmbeddedStore::open(dir.path()).unwrap();
+    let store = lti_shared::adapters::store::embedded::EmbeddedStore::open(dir.path()).unwrap();
     store
-        .add_platform(&lti_shared::model::Registration {
-            issuer: lti_shared::ids::Issuer::parse(ISSUER).unwrap(),
-            client_id: lti_shared::ids::ClientId::parse("10000000000042").unwrap(),
+        .add_platform(&lti_shared::domain::model::Registration {
+            issuer: lti_shared::domain::ids::Issuer::parse(ISSUER).unwrap(),
+            client_id: lti_shared::domain::ids::ClientId::parse("10000000000042").unwrap(),
             deployment_ids: Default::default(),
             auth_url: url::Url::parse("https://canvas.test.example/auth").unwrap(),
             token_url: url::Url::parse("https://canvas.test.example/token").unwrap(),
             jwks_url: url::Url::parse("https://canvas.test.example/jwks").unwrap(),
             name: Some("Test University (canvas)".into()),
-            status: lti_shared::model::Status::Pending,
+            status: lti_shared::domain::model::Status::Pending,
             options: Default::default(),
             created_at: time::OffsetDateTime::now_utc(),
         })

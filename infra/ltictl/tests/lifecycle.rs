@@ -8,15 +8,15 @@ mod support;
 
 use std::sync::Arc;
 
-use lti_shared::ids::{
+use lti_shared::adapters::store::dynamo::DynamoStore;
+use lti_shared::adapters::store::embedded::EmbeddedStore;
+use lti_shared::domain::ids::{
     AttemptId, ClientId, ConsumerKey, ContextId, DeliveryId, Issuer, ResourceLinkId, UserId,
 };
-use lti_shared::model::{Attempt, AttemptKey, Context, PlatformScope, ResourceLink, User};
-use lti_shared::outbox::{Delivery, DeliveryStatus, DeliveryTarget};
+use lti_shared::domain::model::{Attempt, AttemptKey, Context, PlatformScope, ResourceLink, User};
+use lti_shared::domain::outbox::{Delivery, DeliveryStatus, DeliveryTarget};
+use lti_shared::domain::score::{ActivityProgress, GradingProgress, Score};
 use lti_shared::ports::Store;
-use lti_shared::score::{ActivityProgress, GradingProgress, Score};
-use lti_shared::store::dynamo::DynamoStore;
-use lti_shared::store::embedded::EmbeddedStore;
 use serde_json::Value;
 use support::{Target, assert_fails, assert_success, on_both_backends};
 use time::macros::datetime;
@@ -42,7 +42,7 @@ where
             let store: Arc<dyn Store> = match location {
                 Ok(dir) => Arc::new(EmbeddedStore::open(&dir).unwrap()),
                 Err(table) => {
-                    let config = lti_shared::config::aws_sdk_config().await;
+                    let config = lti_shared::compose::config::aws_sdk_config().await;
                     Arc::new(DynamoStore::from_config(&config, table))
                 }
             };

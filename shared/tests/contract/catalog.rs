@@ -1,6 +1,6 @@
 //! `Catalog`: the activities offered for deep linking, keyed by item id.
 
-use lti_shared::catalog::{CatalogItem, CatalogItemId, NewCatalogItem};
+use lti_shared::domain::catalog::{CatalogItem, CatalogItemId, NewCatalogItem};
 use time::macros::datetime;
 
 use crate::support::StoreFixture;

@@ -1,7 +1,7 @@
 //! `ConsumerRegistry`: LTI 1.1 consumers keyed by consumer key.
 
-use lti_shared::ids::ConsumerKey;
-use lti_shared::model::{Consumer, Status};
+use lti_shared::domain::ids::ConsumerKey;
+use lti_shared::domain::model::{Consumer, Status};
 use time::macros::datetime;
 
 use crate::support::StoreFixture;

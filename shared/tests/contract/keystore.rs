@@ -1,8 +1,8 @@
 //! `KeyStore`: the tool's signing keys and LTI 1.1 consumer secrets.
 
-use lti_shared::ids::ConsumerKey;
-use lti_shared::keys::{KeySet, KeyStatus};
-use lti_shared::secret::ConsumerSecret;
+use lti_shared::domain::ids::ConsumerKey;
+use lti_shared::domain::keys::{KeySet, KeyStatus};
+use lti_shared::domain::secret::ConsumerSecret;
 use time::Duration;
 use time::macros::datetime;
 

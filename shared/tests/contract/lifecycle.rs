@@ -1,19 +1,21 @@
 //! `DataLifecycle`: finding everything held on a person or a context, removing it record by
 //! record (idempotently), the audit log, the retention listings; and the erasure, export and
-//! purge operations of `lti_shared::lifecycle` and `lti_shared::export` built on them.
+//! purge operations of `lti_shared::app::lifecycle` and `lti_shared::app::export` built on them.
 
-use lti_shared::export::{Selection, attempt_rows};
-use lti_shared::ids::{
+use lti_shared::app::export::{Selection, attempt_rows};
+use lti_shared::app::lifecycle::{
+    Retention, erase_context, erase_user, export_user, purge_expired,
+};
+use lti_shared::domain::audit::{
+    AuditAction, AuditEntry, ErasureCounts, SubjectKind, subject_hash,
+};
+use lti_shared::domain::ids::{
     AttemptId, ClientId, ConsumerKey, ContextId, DeliveryId, Issuer, ResourceLinkId, UserId,
 };
-use lti_shared::lifecycle::{
-    AuditAction, AuditEntry, ErasureCounts, Retention, SubjectKind, erase_context, erase_user,
-    export_user, purge_expired, subject_hash,
-};
-use lti_shared::model::{Attempt, AttemptKey, Context, PlatformScope, ResourceLink, User};
-use lti_shared::outbox::{Delivery, DeliveryStatus, DeliveryTarget, channel_of};
+use lti_shared::domain::model::{Attempt, AttemptKey, Context, PlatformScope, ResourceLink, User};
+use lti_shared::domain::outbox::{Delivery, DeliveryStatus, DeliveryTarget, channel_of};
+use lti_shared::domain::score::{ActivityProgress, GradingProgress, Score};
 use lti_shared::ports::Store;
-use lti_shared::score::{ActivityProgress, GradingProgress, Score};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 

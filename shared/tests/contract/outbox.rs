@@ -8,13 +8,15 @@
 
 use std::sync::Arc;
 
-use lti_shared::ids::{
+use lti_shared::domain::ids::{
     AttemptId, ClientId, ConsumerKey, DeliveryId, Issuer, ResourceLinkId, UserId,
 };
-use lti_shared::model::{Attempt, AttemptKey, BasicOutcome, PlatformScope};
-use lti_shared::outbox::{Delivery, DeliveryStatus, DeliveryTarget, DeliveryTry, channel_of};
+use lti_shared::domain::model::{Attempt, AttemptKey, BasicOutcome, PlatformScope};
+use lti_shared::domain::outbox::{
+    Delivery, DeliveryStatus, DeliveryTarget, DeliveryTry, channel_of,
+};
+use lti_shared::domain::score::{ActivityProgress, GradingProgress, Score, truncate_to_millis};
 use lti_shared::ports::{Store, StoreError};
-use lti_shared::score::{ActivityProgress, GradingProgress, Score, truncate_to_millis};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -114,10 +116,10 @@ fn open_attempt(key: AttemptKey) -> Attempt {
     let started_at = datetime!(2026-05-04 09:00:00 UTC);
     Attempt {
         key,
-        context_id: Some(lti_shared::ids::ContextId::parse("course-1").unwrap()),
+        context_id: Some(lti_shared::domain::ids::ContextId::parse("course-1").unwrap()),
         started_at,
         last_activity_at: started_at + Duration::minutes(5),
-        roles: lti_shared::roles::Roles::default(),
+        roles: lti_shared::domain::roles::Roles::default(),
         basic_outcome: None,
         score: None,
         closed_at: None,

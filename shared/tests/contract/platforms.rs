@@ -2,8 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use lti_shared::ids::{ClientId, DeploymentId, Issuer};
-use lti_shared::model::{PlatformOptions, Registration, Status};
+use lti_shared::domain::ids::{ClientId, DeploymentId, Issuer};
+use lti_shared::domain::model::{PlatformOptions, Registration, Status};
 use time::macros::datetime;
 use url::Url;
 

@@ -1,10 +1,10 @@
 //! `LaunchRecords`: users, contexts, resource links and attempts, each scoped to the platform
 //! (LTI 1.3 registration or LTI 1.1 consumer) that issued its ids.
 
-use lti_shared::ids::{
+use lti_shared::domain::ids::{
     AttemptId, ClientId, ConsumerKey, ContextId, Issuer, ResourceLinkId, UserId,
 };
-use lti_shared::model::{
+use lti_shared::domain::model::{
     AgsEndpoint, Attempt, AttemptKey, Context, PlatformScope, ResourceLink, User,
 };
 use lti_shared::ports::LaunchRecords;
@@ -76,7 +76,7 @@ pub(crate) fn user(scope: &PlatformScope, id: &str) -> User {
         given_name: Some("Zoë".to_owned()),
         family_name: Some("O'Brien-Łukasiewicz".to_owned()),
         sis_id: Some(format!("sis-{id}")),
-        lti11: Some(lti_shared::model::Lti11Ref {
+        lti11: Some(lti_shared::domain::model::Lti11Ref {
             consumer_key: ConsumerKey::parse("moodle-1").unwrap(),
             id: format!("old-{id}"),
         }),
@@ -110,7 +110,7 @@ fn context(scope: &PlatformScope, id: &str) -> Context {
         memberships_url: Some(format!(
             "https://lms.example/api/lti/courses/{id}/names_and_roles"
         )),
-        lti11: Some(lti_shared::model::Lti11Ref {
+        lti11: Some(lti_shared::domain::model::Lti11Ref {
             consumer_key: ConsumerKey::parse("moodle-1").unwrap(),
             id: format!("old-{id}"),
         }),
@@ -151,8 +151,8 @@ fn resource_link(scope: &PlatformScope, id: &str, ctx: Option<&str>) -> Resource
                 "https://lms.example/mod/lti/services.php/2/lineitems/{id}/lineitem?type_id=1"
             )),
         }),
-        grading: lti_shared::model::GradingSettings {
-            passback: lti_shared::model::PassbackPolicy::Best,
+        grading: lti_shared::domain::model::GradingSettings {
+            passback: lti_shared::domain::model::PassbackPolicy::Best,
             extra_credit: true,
         },
         updated_at: datetime!(2026-03-01 08:00:00.25 UTC),
@@ -168,7 +168,7 @@ fn bare_resource_link(scope: &PlatformScope, id: &str) -> ResourceLink {
         description: None,
         ags: None,
         lti11: None,
-        grading: lti_shared::model::GradingSettings::default(),
+        grading: lti_shared::domain::model::GradingSettings::default(),
         updated_at: datetime!(2026-03-02 08:00:00 UTC),
     }
 }
@@ -190,11 +190,11 @@ fn attempt(
         context_id: ctx.map(context_id),
         started_at,
         last_activity_at: started_at + Duration::minutes(3),
-        roles: lti_shared::roles::Roles::from_claim(
+        roles: lti_shared::domain::roles::Roles::from_claim(
             &["urn:lti:role:ims/lti/Transient".to_owned()],
-            &lti_shared::roles::RoleMap::new(),
+            &lti_shared::domain::roles::RoleMap::new(),
         ),
-        basic_outcome: Some(lti_shared::model::BasicOutcome {
+        basic_outcome: Some(lti_shared::domain::model::BasicOutcome {
             service_url: "https://moodle.example/mod/lti/service.php?x=1".to_owned(),
             sourcedid: r#"{"data":{"instanceid":"2","userid":"3"},"hash":"ab&<>"}"#.to_owned(),
         }),

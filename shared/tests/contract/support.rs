@@ -5,11 +5,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lti_shared::keystore::file::FileKeyStore;
-use lti_shared::keystore::secrets_manager::{self, SecretsManagerKeyStore};
+use lti_shared::adapters::keystore::file::FileKeyStore;
+use lti_shared::adapters::keystore::secrets_manager::{self, SecretsManagerKeyStore};
+use lti_shared::adapters::store::dynamo::{self, DynamoStore};
+use lti_shared::adapters::store::embedded::EmbeddedStore;
 use lti_shared::ports::{KeyStore, Store};
-use lti_shared::store::dynamo::{self, DynamoStore};
-use lti_shared::store::embedded::EmbeddedStore;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 
@@ -29,7 +29,7 @@ async fn local_aws_config() -> aws_config::SdkConfig {
         "the cloud contract tests need a local AWS endpoint but AWS_ENDPOINT_URL is not set: \
          {MOTO_HINT}"
     );
-    lti_shared::config::aws_sdk_config().await
+    lti_shared::compose::config::aws_sdk_config().await
 }
 
 /// A name no other test uses, valid as a DynamoDB table name and a secret name.

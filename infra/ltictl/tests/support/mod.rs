@@ -41,13 +41,16 @@ impl Target {
             "these tests need a local DynamoDB/Secrets Manager endpoint: run ./infra/test.sh, \
              or start moto and export AWS_ENDPOINT_URL"
         );
-        let config = lti_shared::config::aws_sdk_config().await;
+        let config = lti_shared::compose::config::aws_sdk_config().await;
         let name = format!("ltictl-{}", uuid::Uuid::new_v4());
-        lti_shared::store::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&config), &name)
-            .await
-            .unwrap();
+        lti_shared::adapters::store::dynamo::create_table(
+            &aws_sdk_dynamodb::Client::new(&config),
+            &name,
+        )
+        .await
+        .unwrap();
         let secret = if with_secret {
-            lti_shared::keystore::secrets_manager::create_secret(
+            lti_shared::adapters::keystore::secrets_manager::create_secret(
                 &aws_sdk_secretsmanager::Client::new(&config),
                 &name,
             )

@@ -1,0 +1,346 @@
+//! Platforms' public keys: fetched from each registration's JWKS URL, cached, and looked up by
+//! `kid` (Security Framework §6.3 "Key Set URL", §6.4 "Issuer Public Key Rotation").
+//!
+//! A launch must not wait on the platform's key endpoint, and must survive it being down:
+//! - the parsed set is kept **in memory** for the life of the Lambda sandbox and **in the shared
+//!   store** (an [`ItemKind::PlatformKeys`] item) for other sandboxes, and is fresh for
+//!   [`KeyCachePolicy::fresh_for`];
+//! - a `kid` that is not in a fresh set triggers **one** refetch (a platform rotated its key),
+//!   at most once per [`KeyCachePolicy::refetch_interval`] per set, so a stream of tokens with
+//!   made-up `kid`s cannot make the tool hammer the platform;
+//! - when a refetch fails, a stale copy is used for up to [`KeyCachePolicy::stale_for`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use url::Url;
+
+use crate::domain::platform_key::{KeyLookupError, PlatformKey};
+use crate::ports::{ExpiringItems, ItemKind, PlatformKeySource};
+
+/// The largest key set accepted from a platform.
+const MAX_JWKS_BYTES: usize = 512 * 1024;
+
+/// How long key sets are trusted.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyCachePolicy {
+    /// A set younger than this is used without asking the platform.
+    pub fresh_for: Duration,
+    /// An older set is still used, for up to this long after it was fetched, while the
+    /// platform's endpoint fails.
+    pub stale_for: Duration,
+    /// The least time between two refetches of one set for unknown `kid`s.
+    pub refetch_interval: Duration,
+    /// Timeout of one fetch.
+    pub fetch_timeout: std::time::Duration,
+}
+
+impl Default for KeyCachePolicy {
+    fn default() -> Self {
+        Self {
+            fresh_for: Duration::minutes(15),
+            stale_for: Duration::hours(24),
+            refetch_interval: Duration::seconds(30),
+            fetch_timeout: std::time::Duration::from_secs(5),
+        }
+    }
+}
+
+/// A JWK as platforms publish it; only the members needed to pick and build an RSA key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Jwk {
+    kty: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    alg: Option<String>,
+    #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
+    key_use: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    n: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    e: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct JwkSet {
+    keys: Vec<Jwk>,
+}
+
+/// The shared-store copy of a set: the platform's JWKs and when they were fetched.
+#[derive(Serialize, Deserialize)]
+struct StoredSet {
+    #[serde(with = "time::serde::rfc3339")]
+    fetched_at: OffsetDateTime,
+    keys: Vec<Jwk>,
+}
+
+/// What a `kid` maps to in a set.
+enum Entry {
+    Rsa(Arc<PlatformKey>),
+    /// Present, but not an RSA signature key for RS256.
+    Unusable,
+}
+
+#[derive(Clone)]
+struct CachedSet {
+    fetched_at: OffsetDateTime,
+    last_attempt: OffsetDateTime,
+    keys: Arc<HashMap<String, Entry>>,
+}
+
+impl CachedSet {
+    fn build(jwks: &[Jwk], fetched_at: OffsetDateTime, last_attempt: OffsetDateTime) -> Self {
+        let mut keys = HashMap::new();
+        for jwk in jwks {
+            let Some(kid) = &jwk.kid else { continue };
+            let usable = jwk.kty == "RSA"
+                && jwk.alg.as_deref().is_none_or(|alg| alg == "RS256")
+                && jwk.key_use.as_deref().is_none_or(|u| u == "sig");
+            let entry = match (usable, &jwk.n, &jwk.e) {
+                (true, Some(n), Some(e)) => PlatformKey::from_components(kid, n, e)
+                    .map_or(Entry::Unusable, |key| Entry::Rsa(Arc::new(key))),
+                _ => Entry::Unusable,
+            };
+            keys.insert(kid.clone(), entry);
+        }
+        Self {
+            fetched_at,
+            last_attempt,
+            keys: Arc::new(keys),
+        }
+    }
+
+    fn find(&self, kid: &str) -> Option<Result<Arc<PlatformKey>, KeyLookupError>> {
+        self.keys.get(kid).map(|entry| match entry {
+            Entry::Rsa(key) => Ok(Arc::clone(key)),
+            Entry::Unusable => Err(KeyLookupError::KeyTypeMismatch(kid.to_owned())),
+        })
+    }
+}
+
+/// Platforms' key sets, cached in memory and in the shared store.
+pub struct PlatformKeys {
+    http: crate::adapters::http_client::LazyClient,
+    items: Arc<dyn ExpiringItems>,
+    policy: KeyCachePolicy,
+    memory: Mutex<HashMap<String, Arc<CachedSet>>>,
+}
+
+impl std::fmt::Debug for PlatformKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlatformKeys")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PlatformKeys {
+    /// A cache over the shared store `items`.
+    pub fn new(items: Arc<dyn ExpiringItems>, policy: KeyCachePolicy) -> Self {
+        // Built on the first key fetch, not at cold start (see `crate::adapters::http_client`).
+        let timeout = policy.fetch_timeout;
+        let http = crate::adapters::http_client::LazyClient::new(move || {
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .redirect(reqwest::redirect::Policy::limited(3))
+        });
+        Self {
+            http,
+            items,
+            policy,
+            memory: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn remembered(&self, url: &str) -> Option<Arc<CachedSet>> {
+        let memory = self
+            .memory
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        memory.get(url).cloned()
+    }
+
+    fn remember(&self, url: &str, set: Arc<CachedSet>) {
+        let mut memory = self
+            .memory
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        memory.insert(url.to_owned(), set);
+    }
+
+    /// The cached set: from memory, else from the shared store (a store failure only costs a
+    /// fetch, so it is logged and treated as a miss).
+    async fn cached(&self, url: &str, now: OffsetDateTime) -> Option<Arc<CachedSet>> {
+        if let Some(set) = self.remembered(url) {
+            return Some(set);
+        }
+        let text = match self.items.item(ItemKind::PlatformKeys, url, now).await {
+            Ok(text) => text?,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the cached platform key set");
+                return None;
+            }
+        };
+        let stored: StoredSet = serde_json::from_str(&text).ok()?;
+        // A copy from the store counts as an attempt at its fetch time.
+        let set = Arc::new(CachedSet::build(
+            &stored.keys,
+            stored.fetched_at,
+            stored.fetched_at,
+        ));
+        self.remember(url, Arc::clone(&set));
+        Some(set)
+    }
+
+    async fn fetch(&self, url: &Url) -> Result<Vec<Jwk>, String> {
+        let response = self
+            .http
+            .get()
+            .map_err(|error| format!("cannot set up the HTTP client: {error}"))?
+            .get(url.clone())
+            .header(http::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| format!("request failed ({})", without_url(&e)))?;
+        if !response.status().is_success() {
+            return Err(format!("it answered HTTP {}", response.status().as_u16()));
+        }
+        if response
+            .content_length()
+            .is_some_and(|len| len > MAX_JWKS_BYTES as u64)
+        {
+            return Err("the key set is too large".into());
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| format!("reading it failed ({})", without_url(&e)))?;
+        if body.len() > MAX_JWKS_BYTES {
+            return Err("the key set is too large".into());
+        }
+        serde_json::from_slice::<JwkSet>(&body)
+            .map(|set| set.keys)
+            .map_err(|_| "it is not a JWK set".into())
+    }
+
+    /// Fetches the set now, caching it on success; on failure, remembers the attempt (so
+    /// unknown-`kid` refetches stay rate-limited) and returns the reason.
+    async fn refresh(
+        &self,
+        url: &Url,
+        previous: Option<&CachedSet>,
+        now: OffsetDateTime,
+    ) -> Result<Arc<CachedSet>, String> {
+        match self.fetch(url).await {
+            Ok(keys) => {
+                let set = Arc::new(CachedSet::build(&keys, now, now));
+                self.remember(url.as_str(), Arc::clone(&set));
+                let stored = StoredSet {
+                    fetched_at: now,
+                    keys,
+                };
+                if let Ok(text) = serde_json::to_string(&stored) {
+                    let expires = now + self.policy.stale_for;
+                    if let Err(error) = self
+                        .items
+                        .put_item(ItemKind::PlatformKeys, url.as_str(), &text, expires)
+                        .await
+                    {
+                        tracing::warn!(%error, "cannot share the platform key set");
+                    }
+                }
+                Ok(set)
+            }
+            Err(reason) => {
+                if let Some(previous) = previous {
+                    let attempted = CachedSet {
+                        last_attempt: now,
+                        ..previous.clone()
+                    };
+                    self.remember(url.as_str(), Arc::new(attempted));
+                }
+                Err(reason)
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl PlatformKeySource for PlatformKeys {
+    async fn key(
+        &self,
+        jwks_url: &Url,
+        kid: &str,
+        now: OffsetDateTime,
+    ) -> Result<Arc<PlatformKey>, KeyLookupError> {
+        let unavailable = |reason: String| KeyLookupError::KeySetUnavailable {
+            url: jwks_url.to_string(),
+            reason,
+        };
+        let cached = self.cached(jwks_url.as_str(), now).await;
+        let Some(set) = cached else {
+            let set = self
+                .refresh(jwks_url, None, now)
+                .await
+                .map_err(unavailable)?;
+            return set
+                .find(kid)
+                .unwrap_or_else(|| Err(KeyLookupError::UnknownKid(kid.to_owned())));
+        };
+        let fresh = now - set.fetched_at < self.policy.fresh_for;
+        if fresh {
+            if let Some(found) = set.find(kid) {
+                return found;
+            }
+            // Unknown kid in a fresh set: the platform may have rotated. Refetch, rate-limited.
+            if now - set.last_attempt < self.policy.refetch_interval {
+                return Err(KeyLookupError::UnknownKid(kid.to_owned()));
+            }
+        }
+        // The platform's endpoint failed a moment ago: use the stale copy without waiting on it
+        // again, so an outage costs one timeout per interval, not one per launch.
+        if !fresh
+            && now - set.last_attempt < self.policy.refetch_interval
+            && now - set.fetched_at < self.policy.stale_for
+        {
+            return set
+                .find(kid)
+                .unwrap_or_else(|| Err(KeyLookupError::UnknownKid(kid.to_owned())));
+        }
+        match self.refresh(jwks_url, Some(&set), now).await {
+            Ok(new) => new
+                .find(kid)
+                .unwrap_or_else(|| Err(KeyLookupError::UnknownKid(kid.to_owned()))),
+            Err(reason) => {
+                // The endpoint is down: a stale copy will do, for a while.
+                if now - set.fetched_at < self.policy.stale_for {
+                    tracing::warn!(
+                        url = %jwks_url,
+                        %reason,
+                        "platform key set unreachable; using the cached copy"
+                    );
+                    set.find(kid)
+                        .unwrap_or_else(|| Err(KeyLookupError::UnknownKid(kid.to_owned())))
+                } else {
+                    Err(unavailable(reason))
+                }
+            }
+        }
+    }
+}
+
+/// A reqwest error's text without the URL (which the caller already names).
+fn without_url(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    if let Some(url) = error.url() {
+        text = text.replace(url.as_str(), "the URL");
+    }
+    if error.is_timeout() {
+        "timed out".into()
+    } else {
+        text
+    }
+}

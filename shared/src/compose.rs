@@ -1,0 +1,4 @@
+//! The composition root: typed configuration read once at cold start ([`config`]) and the
+//! ports built from it, on AWS or on the embedded store.
+
+pub mod config;

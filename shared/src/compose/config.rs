@@ -1,0 +1,223 @@
+//! Configuration read once, at cold start, from the environment.
+//!
+//! `main` of each function calls these and fails fast with a message naming the variable;
+//! handlers never read the environment themselves.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::app::lifecycle::Retention;
+use crate::domain::secret::OriginSecret;
+
+/// The secret holding the key document (name or ARN).
+pub const SECRET_ID_VAR: &str = "LTI_SECRET_ID";
+/// The DynamoDB table.
+pub const TABLE_VAR: &str = "LTI_TABLE";
+/// The public origin platforms and browsers use, e.g. `https://lti.example.edu`.
+pub const PUBLIC_URL_VAR: &str = "PUBLIC_URL";
+/// The URL of the SQS queue grade retries wait in (outcomes function, `ltictl --aws`).
+pub const QUEUE_URL_VAR: &str = "LTI_QUEUE_URL";
+/// The URL of the dead-letter queue for grades that could not be delivered.
+pub const DEAD_LETTER_QUEUE_URL_VAR: &str = "LTI_DEAD_LETTER_QUEUE_URL";
+/// `true` makes the register function store dynamic registrations as active at once instead
+/// of pending an operator's review.
+pub const AUTO_ACTIVATE_VAR: &str = "LTI_AUTO_ACTIVATE_REGISTRATIONS";
+/// How long a function keeps the key document in memory, in seconds.
+pub const SECRET_CACHE_SECONDS_VAR: &str = "LTI_SECRET_CACHE_SECONDS";
+/// How many days attempts and personal data are kept after their last activity (`0`: keep
+/// forever; default [`crate::app::lifecycle::DEFAULT_RETENTION_DAYS`]).
+pub const RETENTION_DAYS_VAR: &str = "LTI_RETENTION_DAYS";
+
+/// The value CloudFront sends in [`crate::web::http::ORIGIN_VERIFY_HEADER`]; a function with it set
+/// refuses requests that do not carry it (direct calls to its function URL). Unset locally.
+pub const ORIGIN_VERIFY_VAR: &str = "LTI_ORIGIN_VERIFY";
+
+/// The default in-memory lifetime of the key document. Next keys are published a rotation
+/// ahead, so a few minutes of staleness never breaks a signature.
+pub const DEFAULT_SECRET_CACHE: Duration = Duration::from_secs(300);
+
+/// A configuration value that is missing or unusable.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    /// A variable is set to something unusable.
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// A required, non-empty variable.
+pub fn required(name: &'static str) -> Result<String, ConfigError> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => Ok(value),
+        _ => Err(ConfigError::Missing(name)),
+    }
+}
+
+/// A boolean variable: `true` or `false` (any case), unset or empty meaning `false`.
+pub fn flag(name: &'static str) -> Result<bool, ConfigError> {
+    match std::env::var(name) {
+        Err(_) => Ok(false),
+        Ok(text) => parse_flag(&text).ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!("{text:?} is not true or false"),
+        }),
+    }
+}
+
+fn parse_flag(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" | "" => Some(false),
+        _ => None,
+    }
+}
+
+/// The secret cache lifetime from [`SECRET_CACHE_SECONDS_VAR`], or the default.
+pub fn secret_cache_ttl() -> Result<Duration, ConfigError> {
+    match std::env::var(SECRET_CACHE_SECONDS_VAR) {
+        Err(_) => Ok(DEFAULT_SECRET_CACHE),
+        Ok(text) => {
+            text.parse::<u64>()
+                .map(Duration::from_secs)
+                .map_err(|_| ConfigError::Invalid {
+                    name: SECRET_CACHE_SECONDS_VAR,
+                    reason: format!("{text:?} is not a whole number of seconds"),
+                })
+        }
+    }
+}
+
+/// The origin secret from [`ORIGIN_VERIFY_VAR`]: `None` when unset or empty (local runs of the
+/// Lambda binaries, which no CloudFront fronts), an error when set but too short to be a secret.
+pub fn origin_secret() -> Result<Option<OriginSecret>, ConfigError> {
+    match std::env::var(ORIGIN_VERIFY_VAR) {
+        Err(_) => Ok(None),
+        Ok(text) if text.trim().is_empty() => Ok(None),
+        Ok(text) => OriginSecret::new(text)
+            .map(Some)
+            .ok_or(ConfigError::Invalid {
+                name: ORIGIN_VERIFY_VAR,
+                reason: format!(
+                    "shorter than {} characters (the value is not shown)",
+                    OriginSecret::MIN_LEN
+                ),
+            }),
+    }
+}
+
+/// The retention period from [`RETENTION_DAYS_VAR`], or the default (400 days).
+pub fn retention() -> Result<Retention, ConfigError> {
+    match std::env::var(RETENTION_DAYS_VAR) {
+        Err(_) => Ok(Retention::default()),
+        Ok(text) if text.trim().is_empty() => Ok(Retention::default()),
+        Ok(text) => parse_retention_days(&text),
+    }
+}
+
+/// Parses a retention period in whole days (`0`: forever), as [`RETENTION_DAYS_VAR`] holds it.
+pub fn parse_retention_days(text: &str) -> Result<Retention, ConfigError> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|days| *days <= MAX_RETENTION_DAYS)
+        .map(Retention::from_days)
+        .ok_or_else(|| ConfigError::Invalid {
+            name: RETENTION_DAYS_VAR,
+            reason: format!(
+                "{text:?} is not a whole number of days from 0 (keep forever) to \
+                 {MAX_RETENTION_DAYS}"
+            ),
+        })
+}
+
+/// The longest retention accepted, in days (100 years): anything longer is a typo; use `0`
+/// to keep forever.
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
+/// Parses a public origin: an absolute `http`/`https` URL with no query or fragment, which
+/// every URL the tool publishes is built from. A trailing slash is dropped.
+pub fn parse_public_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim_end_matches('/'))
+        .map_err(|e| format!("{text:?} is not an absolute URL ({e})"))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(format!(
+            "{text:?} must start with https:// (or http:// locally)"
+        ));
+    }
+    if url.host().is_none() || url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "{text:?} must be an origin such as https://lti.example.edu"
+        ));
+    }
+    Ok(url)
+}
+
+/// The AWS SDK configuration from the standard environment (region, credentials,
+/// `AWS_ENDPOINT_URL` for local servers).
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_timeout(Duration::from_secs(20))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_retention_days_values_and_errors() {
+        assert_eq!(parse_retention_days("0"), Ok(Retention::Forever));
+        assert_eq!(parse_retention_days(" 30 "), Ok(Retention::Days(30)));
+        assert_eq!(parse_retention_days("400"), Ok(Retention::Days(400)));
+        for bad in ["-1", "1.5", "ten", "", "36501"] {
+            assert!(
+                matches!(
+                    parse_retention_days(bad),
+                    Err(ConfigError::Invalid {
+                        name: RETENTION_DAYS_VAR,
+                        ..
+                    })
+                ),
+                "{bad:?} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn parse_public_url_origin_is_accepted() {
+        let url = parse_public_url("https://lti.example.edu/").unwrap();
+        assert_eq!(url.as_str(), "https://lti.example.edu/");
+        assert!(parse_public_url("https://example.edu/lti").is_ok());
+    }
+
+    #[test]
+    fn parse_flag_accepts_true_false_only() {
+        assert_eq!(parse_flag("true"), Some(true));
+        assert_eq!(parse_flag("TRUE"), Some(true));
+        assert_eq!(parse_flag("false"), Some(false));
+        assert_eq!(parse_flag(""), Some(false));
+        assert_eq!(parse_flag("yes"), None);
+    }
+
+    #[test]
+    fn parse_public_url_bad_values_are_refused() {
+        assert!(parse_public_url("lti.example.edu").is_err());
+        assert!(parse_public_url("ftp://lti.example.edu").is_err());
+        assert!(parse_public_url("https://lti.example.edu/?a=b").is_err());
+        assert!(parse_public_url("https://lti.example.edu/#x").is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! The HTTP edge: request parsing and responses, browser binding of a launch, the HTML pages,
+//! the one error mapping ([`error`]), the route table ([`routes`]) and the Lambda serve wrapper
+//! ([`serve`]). The only layer that knows `lambda_http`.
+
+pub mod binding;
+pub mod error;
+pub mod http;
+pub mod pages;
+pub mod routes;
+pub mod serve;
