@@ -10,5 +10,6 @@ pub mod jwks_client;
 pub mod keystore;
 pub mod queue_polled;
 pub mod queue_sqs;
+pub mod registrar;
 pub mod registry_cache;
 pub mod store;

@@ -16,12 +16,13 @@
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
+use lti_shared::adapters::registrar::Registrar;
 use lti_shared::domain::clock::Clock;
 use lti_shared::domain::model::Status;
 use lti_shared::domain::tool::{CANVAS_CONFIG_PATH, REGISTER_PATH, ToolUrls};
 use lti_shared::lti13::dynamic_registration::{
-    PENDING_LIFETIME, PendingRegistration, Registrar, RegistrationError, RegistrationToken,
-    fresh_pending_id, registration_record, registration_request,
+    PENDING_LIFETIME, PendingRegistration, RegistrationError, RegistrationToken, fresh_pending_id,
+    registration_record, registration_request,
 };
 use lti_shared::lti13::lms_config::{PrivacyLevel, ToolProfile, canvas_developer_key};
 use lti_shared::ports::{ExpiringItems, ItemKind, PlatformRegistry, StoreError};

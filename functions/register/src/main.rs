@@ -5,11 +5,12 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use lambda_http::service_fn;
+use lti_shared::adapters::registrar::Registrar;
 use lti_shared::adapters::store::dynamo::DynamoStore;
 use lti_shared::compose::config;
 use lti_shared::domain::clock::SystemClock;
 use lti_shared::domain::tool::ToolUrls;
-use lti_shared::lti13::dynamic_registration::{Registrar, UrlPolicy};
+use lti_shared::lti13::dynamic_registration::UrlPolicy;
 use lti_shared::web::http::origin_guard;
 use register::{Register, RegisterOptions};
 

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use lambda_http::Body;
+use lti_shared::adapters::registrar::Registrar;
 use lti_shared::adapters::store::embedded::EmbeddedStore;
 use lti_shared::domain::clock::FixedClock;
 use lti_shared::domain::tool::ToolUrls;
-use lti_shared::lti13::dynamic_registration::{Registrar, UrlPolicy};
+use lti_shared::lti13::dynamic_registration::UrlPolicy;
 use lti_shared::ports::PlatformRegistry;
 use register::{Register, RegisterOptions};
 use time::macros::datetime;

@@ -20,6 +20,7 @@ use lambda_http::Body;
 use launch::Launch;
 use login::Login;
 use lti_shared::adapters::jwks_client::{KeyCachePolicy, PlatformKeys};
+use lti_shared::adapters::registrar::Registrar;
 use lti_shared::adapters::registry_cache::CachedRegistry;
 use lti_shared::app::delivery::{Deliverer, DeliveryPolicy};
 use lti_shared::domain::clock::{Clock, SystemClock};
@@ -28,7 +29,7 @@ use lti_shared::domain::tool::{
     ToolUrls, VIEWS_PATH,
 };
 use lti_shared::lti11::launch::{Lti11Policy, Lti11Verifier};
-use lti_shared::lti13::dynamic_registration::{Registrar, UrlPolicy};
+use lti_shared::lti13::dynamic_registration::UrlPolicy;
 use lti_shared::lti13::launch::{Verifier, VerifyPolicy};
 use lti_shared::web::http::ApiError;
 use outcomes::Outcomes;

@@ -258,9 +258,9 @@ async fn open_attempt(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::launch_facts::{ContextFacts, LinkFacts, UserFacts};
     use crate::adapters::store::embedded::EmbeddedStore;
     use crate::domain::ids::{ClientId, Issuer};
+    use crate::domain::launch_facts::{ContextFacts, LinkFacts, UserFacts};
     use std::sync::Arc;
     use time::macros::datetime;
 
