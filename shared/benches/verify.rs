@@ -51,7 +51,7 @@ use lti_shared::domain::keys::{KeyStatus, SigningKey};
 use lti_shared::domain::model::{PlatformOptions, Registration, Status};
 use lti_shared::domain::platform_key::PlatformKey;
 use lti_shared::lti13::claims::MessageType;
-use lti_shared::lti13::launch::{BrowserBinding, LaunchInput, Verifier, VerifyPolicy};
+use lti_shared::lti13::launch::{BrowserBinding, LaunchInput, Verifier};
 use lti_shared::lti13::login::{IssuedLogin, STATE_LIFETIME, random_token};
 use lti_shared::ports::{ExpiringItems, ItemKind, PlatformRegistry};
 
@@ -222,17 +222,16 @@ impl Fixture {
             .collect();
 
         let items: Arc<dyn ExpiringItems> = Arc::clone(&store) as _;
-        let verifier = Verifier {
-            // As the launch function wires it: registrations cached in memory.
-            registry: Arc::new(CachedRegistry::new(
+        // As the launch function wires it: registrations cached in memory.
+        let verifier = Verifier::new(
+            Arc::new(CachedRegistry::new(
                 Arc::clone(&store) as _,
                 DEFAULT_REGISTRY_TTL,
             )),
-            items: Arc::clone(&items),
-            keys: Arc::new(PlatformKeys::new(items, KeyCachePolicy::default())),
-            clock: Arc::new(FixedClock::new(NOW)),
-            policy: VerifyPolicy::default(),
-        };
+            Arc::clone(&items),
+            Arc::new(PlatformKeys::new(items, KeyCachePolicy::default())),
+            Arc::new(FixedClock::new(NOW)),
+        );
         let raw_key = PlatformKey::from_components(
             platform_key.kid.as_str(),
             &platform_key.n,

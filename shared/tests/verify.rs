@@ -90,13 +90,12 @@ async fn rig_with(options: PlatformOptions, status: Status) -> Rig {
         )
         .await
         .unwrap();
-    let verifier = Verifier {
-        registry: store.clone(),
-        items: store.clone(),
-        keys: Arc::new(PlatformKeys::new(store.clone(), KeyCachePolicy::default())),
-        clock: Arc::new(FixedClock::new(NOW)),
-        policy: VerifyPolicy::default(),
-    };
+    let verifier = Verifier::new(
+        store.clone(),
+        store.clone(),
+        Arc::new(PlatformKeys::new(store.clone(), KeyCachePolicy::default())),
+        Arc::new(FixedClock::new(NOW)),
+    );
     Rig {
         _dir: dir,
         store,

@@ -26,8 +26,9 @@ use lti_shared::lti13::launch::{LaunchError, Verifier};
 use lti_shared::lti13::login::random_token;
 use lti_shared::ports::{Catalog, ExpiringItems, ItemKind, KeyStore};
 use lti_shared::web::binding::{CookielessError, LaunchForm, clear_state_cookie, cookieless_page};
+use lti_shared::web::error::{Flow, Surface, WebError, respond};
 use lti_shared::web::http::{
-    error_page, html_response, is_same_origin_post, launch_refused, param, params, request_id,
+    error_page, html_response, is_same_origin_post, param, params, request_id,
 };
 use lti_shared::web::pages::deep_link::{
     ACTION_CANCEL, ACTION_FIELD, ACTION_SELECT, ITEM_FIELD, Picker, PickerItem, REQUEST_FIELD,
@@ -51,23 +52,17 @@ pub struct DeepLink {
     tool: ToolUrls,
 }
 
-fn refused(error: &LaunchError, id: &str) -> Response<Body> {
-    launch_refused(
-        error,
-        id,
-        "deep linking request",
-        "This request was refused",
-    )
+/// A refused deep linking request, answered by the one error edge.
+fn refused(error: LaunchError, id: &str) -> Response<Body> {
+    respond(&WebError::DeepLinkRequest(error), id, Surface::Page)
 }
 
-fn unavailable(id: &str, what: &str, error: &dyn std::fmt::Display) -> Response<Body> {
-    tracing::error!(request_id = id, %error, "{what}");
-    error_page(
-        503,
-        "The tool is temporarily unavailable",
-        "The tool cannot add activities right now. Try again in a few minutes; if it persists, tell your LMS administrator.",
-        "TEMPORARILY_UNAVAILABLE",
+/// A storage or key failure during deep linking.
+fn unavailable(id: &str, what: &'static str, error: &dyn std::fmt::Display) -> Response<Body> {
+    respond(
+        &WebError::unavailable(Flow::DeepLink, what, error),
         id,
+        Surface::Page,
     )
 }
 
@@ -102,14 +97,14 @@ impl DeepLink {
     }
 
     fn clock(&self) -> &dyn Clock {
-        self.verifier.clock.as_ref()
+        self.verifier.clock().as_ref()
     }
 
     /// Answers one request. Never fails: every outcome is a response.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let id = request_id(&req);
         if *req.method() != http::Method::POST {
-            return lti_shared::web::http::ApiError::method_not_allowed("POST").into_response(&id);
+            return respond(&WebError::MethodNotAllowed("POST"), &id, Surface::Page);
         }
         let params = params(&req);
         if param(&params, REQUEST_FIELD).is_some() && param(&params, "id_token").is_none() {
@@ -129,7 +124,7 @@ impl DeepLink {
         let form = LaunchForm::read(req, params);
         // No state cookie at all: try LTI Platform Storage first, exactly as a launch does.
         match cookieless_page(&self.verifier, &self.tool, &self.tool.deep_link(), &form).await {
-            Err(CookielessError::Refused(error)) => return refused(&error, id),
+            Err(CookielessError::Refused(error)) => return refused(error, id),
             Err(CookielessError::Store(error)) => {
                 return unavailable(id, "cannot read the login state", &error);
             }
@@ -140,7 +135,7 @@ impl DeepLink {
         let input = form.input(req, &self.tool);
         let launch = match self.verifier.verify(input, MessageType::DeepLinking).await {
             Ok(launch) => launch,
-            Err(error) => return refused(&error, id),
+            Err(error) => return refused(error, id),
         };
         let mut response = self.picker(&launch, id).await;
         // The state has been used; tell the browser to drop its cookie.
@@ -363,5 +358,12 @@ fn selection_failure(error: &SelectionError) -> String {
         SelectionError::UnknownItem(item) => {
             format!("The activity {item} is no longer offered by the tool; choose another one.")
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl lti_shared::web::serve::Handler for DeepLink {
+    async fn handle(&self, req: Request) -> Response<Body> {
+        DeepLink::handle(self, req).await
     }
 }

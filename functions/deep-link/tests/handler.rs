@@ -11,7 +11,7 @@ use lti_shared::adapters::keystore::file::FileKeyStore;
 use lti_shared::adapters::store::embedded::EmbeddedStore;
 use lti_shared::domain::clock::FixedClock;
 use lti_shared::domain::tool::ToolUrls;
-use lti_shared::lti13::launch::{Verifier, VerifyPolicy};
+use lti_shared::lti13::launch::Verifier;
 use lti_shared::ports::{ExpiringItems, ItemKind};
 use time::macros::datetime;
 
@@ -35,13 +35,12 @@ fn event(method: &str, body: &str, headers: &[(&str, &str)]) -> lambda_http::Req
 
 fn handler(store: Arc<EmbeddedStore>, dir: &std::path::Path) -> DeepLink {
     let keys = Arc::new(FileKeyStore::open(dir).unwrap());
-    let verifier = Verifier {
-        registry: store.clone(),
-        items: store.clone(),
-        keys: Arc::new(PlatformKeys::new(store.clone(), KeyCachePolicy::default())),
-        clock: Arc::new(FixedClock::new(NOW)),
-        policy: VerifyPolicy::default(),
-    };
+    let verifier = Verifier::new(
+        store.clone(),
+        store.clone(),
+        Arc::new(PlatformKeys::new(store.clone(), KeyCachePolicy::default())),
+        Arc::new(FixedClock::new(NOW)),
+    );
     DeepLink::new(
         verifier,
         store.clone(),

@@ -61,3 +61,10 @@ impl Jwks {
         Ok(response)
     }
 }
+
+#[async_trait::async_trait]
+impl lti_shared::web::serve::Handler for Jwks {
+    async fn handle(&self, req: Request) -> Response<Body> {
+        Jwks::handle(self, req).await
+    }
+}

@@ -26,7 +26,8 @@ use lti_shared::lti13::launch::{LaunchError, Verifier};
 use lti_shared::lti13::session::{self, SESSION_LIFETIME, SessionClaims};
 use lti_shared::ports::{Catalog, KeyStore, LaunchRecords};
 use lti_shared::web::binding::{CookielessError, LaunchForm, clear_state_cookie, cookieless_page};
-use lti_shared::web::http::{error_page, html_response, launch_refused, param, params, request_id};
+use lti_shared::web::error::{Flow, Surface, WebError, respond};
+use lti_shared::web::http::{error_page, html_response, param, params, request_id};
 use lti_shared::web::pages::{Activity, AutoSubmit, render};
 use url::Url;
 
@@ -40,35 +41,14 @@ pub struct Launch {
     tool: ToolUrls,
 }
 
-fn refused(error: &LaunchError, id: &str) -> Response<Body> {
-    launch_refused(error, id, "launch", "This launch was refused")
+/// A refusal on the launch pages, answered by the one error edge.
+fn refused(error: impl Into<WebError>, id: &str) -> Response<Body> {
+    respond(&error.into(), id, Surface::Page)
 }
 
-fn refused_lti11(error: &Lti11Error, id: &str) -> Response<Body> {
-    let status = error.status();
-    if status >= 500 {
-        tracing::error!(request_id = id, code = error.code(), detail = %error, "LTI 1.1 launch failed");
-    } else {
-        tracing::info!(request_id = id, code = error.code(), detail = %error, "LTI 1.1 launch refused");
-    }
-    error_page(
-        status,
-        "This launch was refused",
-        error.advice(),
-        error.code(),
-        id,
-    )
-}
-
-fn unavailable(id: &str, what: &str, error: &dyn std::fmt::Display) -> Response<Body> {
-    tracing::error!(request_id = id, %error, "{what}");
-    error_page(
-        503,
-        "The tool is temporarily unavailable",
-        "The tool cannot complete launches right now. Try again in a few minutes; if it persists, tell your LMS administrator.",
-        "TEMPORARILY_UNAVAILABLE",
-        id,
-    )
+/// A storage or key failure during a launch.
+fn unavailable(id: &str, what: &'static str, error: &dyn std::fmt::Display) -> Response<Body> {
+    refused(WebError::unavailable(Flow::Launch, what, error), id)
 }
 
 impl Launch {
@@ -92,14 +72,14 @@ impl Launch {
     }
 
     fn clock(&self) -> &dyn Clock {
-        self.verifier.clock.as_ref()
+        self.verifier.clock().as_ref()
     }
 
     /// Answers one request. Never fails: every outcome is a response.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let id = request_id(&req);
         if *req.method() != http::Method::POST {
-            return lti_shared::web::http::ApiError::method_not_allowed("POST").into_response(&id);
+            return refused(WebError::MethodNotAllowed("POST"), &id);
         }
         if req.uri().path() == ACTIVITY_PATH {
             self.activity(&req, &id).await
@@ -117,7 +97,7 @@ impl Launch {
         // No state cookie at all: before verifying, see whether Platform Storage can prove the
         // browser.
         match cookieless_page(&self.verifier, &self.tool, &self.tool.launch(), &form).await {
-            Err(CookielessError::Refused(error)) => return refused(&error, id),
+            Err(CookielessError::Refused(error)) => return refused(error, id),
             Err(CookielessError::Store(error)) => {
                 return unavailable(id, "cannot read the login state", &error);
             }
@@ -135,10 +115,10 @@ impl Launch {
         let input = form.input(req, &self.tool);
         let launch = match self.verifier.verify(input, MessageType::ResourceLink).await {
             Ok(launch) => launch,
-            Err(error) => return refused(&error, id),
+            Err(error) => return refused(error, id),
         };
         let Some(mut facts) = launch.facts() else {
-            return refused(&LaunchError::MissingClaim("resource_link"), id);
+            return refused(LaunchError::MissingClaim("resource_link"), id);
         };
         let activity = match self
             .activity_for(launch.claims().target_link_uri.as_deref(), id)
@@ -272,7 +252,7 @@ impl Launch {
             authorization,
         ) {
             Ok(params) => params,
-            Err(error) => return refused_lti11(&Lti11Error::OAuth(error), id),
+            Err(error) => return refused(Lti11Error::OAuth(error), id),
         };
         // The base string uses the public URL the platform was given, never the host or port
         // this server sees behind a proxy or on Lambda.
@@ -284,7 +264,7 @@ impl Launch {
             .await
         {
             Ok(launch) => launch,
-            Err(error) => return refused_lti11(&error, id),
+            Err(error) => return refused(error, id),
         };
         tracing::info!(
             request_id = id,
@@ -392,5 +372,12 @@ impl Launch {
                 score_session: claims.attempt_id.as_ref().map(|_| token),
             }),
         )
+    }
+}
+
+#[async_trait::async_trait]
+impl lti_shared::web::serve::Handler for Launch {
+    async fn handle(&self, req: Request) -> Response<Body> {
+        Launch::handle(self, req).await
     }
 }

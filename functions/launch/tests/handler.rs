@@ -14,7 +14,7 @@ use lti_shared::adapters::store::embedded::EmbeddedStore;
 use lti_shared::domain::clock::FixedClock;
 use lti_shared::domain::tool::ToolUrls;
 use lti_shared::lti11::launch::{Lti11Policy, Lti11Verifier};
-use lti_shared::lti13::launch::{Verifier, VerifyPolicy};
+use lti_shared::lti13::launch::Verifier;
 use time::macros::datetime;
 
 const NOW: time::OffsetDateTime = datetime!(2026-03-01 12:00:00 UTC);
@@ -37,13 +37,12 @@ fn event(method: &str, path: &str, body: &str, cookie: Option<&str>) -> lambda_h
 fn handler(dir: &std::path::Path) -> Launch {
     let store = Arc::new(EmbeddedStore::open(dir).unwrap());
     let keys = Arc::new(FileKeyStore::open(dir).unwrap());
-    let verifier = Verifier {
-        registry: store.clone(),
-        items: store.clone(),
-        keys: Arc::new(PlatformKeys::new(store.clone(), KeyCachePolicy::default())),
-        clock: Arc::new(FixedClock::new(NOW)),
-        policy: VerifyPolicy::default(),
-    };
+    let verifier = Verifier::new(
+        store.clone(),
+        store.clone(),
+        Arc::new(PlatformKeys::new(store.clone(), KeyCachePolicy::default())),
+        Arc::new(FixedClock::new(NOW)),
+    );
     let lti11 = Lti11Verifier {
         consumers: store.clone(),
         keys: keys.clone(),

@@ -10,12 +10,11 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, Response};
 use lti_shared::domain::clock::Clock;
 use lti_shared::domain::tool::ToolUrls;
-use lti_shared::lti13::login::{
-    LoginError, LoginParams, STATE_LIFETIME, start_login, state_cookie_name,
-};
+use lti_shared::lti13::login::{LoginParams, STATE_LIFETIME, start_login, state_cookie_name};
 use lti_shared::ports::{ExpiringItems, PlatformRegistry};
-use lti_shared::web::http::{html_response, param, params, redirect, request_id, set_cookie};
-use lti_shared::web::pages::{ErrorPage, StorageLogin, render};
+use lti_shared::web::error::{Surface, WebError, respond};
+use lti_shared::web::http::{html_response, params, redirect, request_id, set_cookie};
+use lti_shared::web::pages::{StorageLogin, render};
 
 pub use lti_shared::web::binding::storage_key;
 
@@ -35,51 +34,6 @@ pub struct Login {
     items: Arc<dyn ExpiringItems>,
     clock: Arc<dyn Clock>,
     tool: ToolUrls,
-}
-
-fn refusal(error: &LoginError) -> (u16, &'static str, &'static str) {
-    match error {
-        LoginError::MissingParameter(_) | LoginError::InvalidParameter { .. } => (
-            400,
-            "INVALID_LOGIN_REQUEST",
-            "The platform's login request is incomplete. Open the activity again from your course; if it keeps failing, tell your LMS administrator.",
-        ),
-        LoginError::ForeignTarget(_) => (
-            400,
-            "FOREIGN_TARGET",
-            "The platform asked for a page that does not belong to this tool. Ask your LMS administrator to check the tool's target link URI.",
-        ),
-        LoginError::UnknownPlatform { .. } => (
-            400,
-            "UNKNOWN_PLATFORM",
-            "This platform is not registered with the tool. Ask your LMS administrator to register it (issuer and client id).",
-        ),
-        LoginError::AmbiguousPlatform { .. } => (
-            400,
-            "CLIENT_ID_REQUIRED",
-            "Several registrations share this platform's issuer and it did not say which one it uses. Ask your LMS administrator to make the platform send client_id.",
-        ),
-        LoginError::PlatformDisabled(_) => (
-            403,
-            "PLATFORM_DISABLED",
-            "This platform's registration is disabled. Ask your LMS administrator.",
-        ),
-        LoginError::PlatformPending(_) => (
-            403,
-            "PLATFORM_PENDING",
-            "This platform's registration is waiting for the tool operator's approval. Ask your LMS administrator to have it approved.",
-        ),
-        LoginError::UnknownDeployment(_) => (
-            403,
-            "UNKNOWN_DEPLOYMENT",
-            "This deployment of the tool is not registered. Ask your LMS administrator to add the deployment id.",
-        ),
-        LoginError::Store(_) | LoginError::Randomness => (
-            503,
-            "TEMPORARILY_UNAVAILABLE",
-            "The tool cannot start launches right now. Try again in a few minutes.",
-        ),
-    }
 }
 
 impl Login {
@@ -102,8 +56,11 @@ impl Login {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let id = request_id(&req);
         if !matches!(*req.method(), http::Method::GET | http::Method::POST) {
-            return lti_shared::web::http::ApiError::method_not_allowed("GET and POST")
-                .into_response(&id);
+            return respond(
+                &WebError::MethodNotAllowed("GET and POST"),
+                &id,
+                Surface::Page,
+            );
         }
         let params = params(&req);
         let pairs = params.iter().map(|(n, v)| (n.as_str(), v.as_str()));
@@ -143,23 +100,14 @@ impl Login {
                 set_cookie(&mut response, &state_cookie(&login.state));
                 response
             }
-            Err(error) => {
-                let (status, code, advice) = refusal(&error);
-                if status >= 500 {
-                    tracing::error!(request_id = id, code, %error, "login failed");
-                } else {
-                    tracing::info!(request_id = id, code, %error, iss = param(&params, "iss"), "login refused");
-                }
-                html_response(
-                    status,
-                    render(&ErrorPage {
-                        heading: "The tool could not be opened",
-                        advice,
-                        code,
-                        request_id: &id,
-                    }),
-                )
-            }
+            Err(error) => respond(&WebError::Login(error), &id, Surface::Page),
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl lti_shared::web::serve::Handler for Login {
+    async fn handle(&self, req: Request) -> Response<Body> {
+        Login::handle(self, req).await
     }
 }

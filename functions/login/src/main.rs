@@ -1,43 +1,25 @@
-//! Lambda entry point of the `login` function: read configuration once, build the DynamoDB
-//! store, and serve.
+//! Lambda entry point of the `login` function: configuration read once, the DynamoDB store
+//! (registrations cached in memory) built from it (no secret access), then served.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
-use lambda_http::service_fn;
 use login::Login;
 use lti_shared::adapters::registry_cache::{CachedRegistry, DEFAULT_REGISTRY_TTL};
-use lti_shared::adapters::store::dynamo::DynamoStore;
-use lti_shared::compose::config;
-use lti_shared::domain::clock::SystemClock;
+use lti_shared::compose::aws::Aws;
+use lti_shared::compose::config::Config;
 use lti_shared::domain::tool::ToolUrls;
-use lti_shared::web::http::origin_guard;
+use lti_shared::web::serve::{init_logging, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
-    let table = config::required(config::TABLE_VAR)?;
-    let public_url = config::parse_public_url(&config::required(config::PUBLIC_URL_VAR)?)?;
-    let aws = config::aws_sdk_config().await;
-    let store = Arc::new(DynamoStore::from_config(&aws, table));
-    let handler = Arc::new(Login::new(
+    init_logging();
+    let aws = Aws::connect(Config::from_env()?).await;
+    let store = aws.store()?;
+    let handler = Login::new(
         Arc::new(CachedRegistry::new(store.clone(), DEFAULT_REGISTRY_TTL)),
         store,
-        Arc::new(SystemClock),
-        ToolUrls::new(&public_url),
-    ));
-    let origin = config::origin_secret()?.map(Arc::new);
-    lambda_http::run(service_fn(move |req| {
-        let handler = Arc::clone(&handler);
-        let origin = origin.clone();
-        async move {
-            // Only requests that came through the public origin (CloudFront) are served.
-            let response = match origin_guard(&req, origin.as_deref()) {
-                Some(refused) => refused,
-                None => handler.handle(req).await,
-            };
-            Ok::<_, Infallible>(response)
-        }
-    }))
-    .await
+        aws.clock(),
+        ToolUrls::new(aws.config().public_url()?),
+    );
+    serve(Arc::new(handler), aws.config().origin.clone()).await
 }

@@ -453,3 +453,10 @@ impl Outcomes {
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
 }
+
+#[async_trait::async_trait]
+impl lti_shared::web::serve::Handler for Outcomes {
+    async fn handle(&self, req: Request) -> Response<Body> {
+        Outcomes::handle(self, req).await
+    }
+}

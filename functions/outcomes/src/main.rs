@@ -7,55 +7,27 @@ use std::sync::Arc;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Service, service_fn};
-use lti_shared::adapters::ags_client::AgsClient;
-use lti_shared::adapters::basic_outcomes::OutcomesClient;
-use lti_shared::adapters::grade_services::GradeServices;
-use lti_shared::adapters::keystore::secrets_manager::SecretsManagerKeyStore;
-use lti_shared::adapters::queue_sqs::SqsQueue;
-use lti_shared::adapters::store::dynamo::DynamoStore;
-use lti_shared::app::delivery::{Deliverer, DelivererParts, DeliveryPolicy};
-use lti_shared::compose::config;
-use lti_shared::domain::clock::SystemClock;
+use lti_shared::compose::aws::{self, Aws};
+use lti_shared::compose::config::Config;
 use lti_shared::domain::secret::OriginSecret;
 use lti_shared::domain::tool::ToolUrls;
-use lti_shared::web::http::origin_guard;
+use lti_shared::web::serve::{guarded, init_logging};
 use outcomes::{Outcomes, SqsEvent};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
-    let table = config::required(config::TABLE_VAR)?;
-    let secret_id = config::required(config::SECRET_ID_VAR)?;
-    let public_url = config::parse_public_url(&config::required(config::PUBLIC_URL_VAR)?)?;
-    let queue_url = config::required(config::QUEUE_URL_VAR)?;
-    let dead_letter_url = config::required(config::DEAD_LETTER_QUEUE_URL_VAR)?;
-    let cache_ttl = config::secret_cache_ttl()?;
-    let aws = config::aws_sdk_config().await;
-    let store = Arc::new(DynamoStore::from_config(&aws, table));
-    let keys = Arc::new(SecretsManagerKeyStore::from_config(
-        &aws, secret_id, cache_ttl,
-    ));
-    let clock = Arc::new(SystemClock);
-    let deliverer = Arc::new(Deliverer::new(DelivererParts {
-        store: store.clone(),
-        keys: keys.clone(),
-        services: Arc::new(GradeServices::new(
-            Arc::new(AgsClient::new(store.clone(), clock.clone())?),
-            Arc::new(OutcomesClient::new(clock.clone())?),
-        )),
-        queue: Arc::new(SqsQueue::from_config(&aws, queue_url, dead_letter_url)),
-        clock: clock.clone(),
-        policy: DeliveryPolicy::default(),
-    }));
+    init_logging();
+    let aws = Aws::connect(Config::from_env()?).await;
+    let (deliverer, _) = aws::deliverer(&aws)?;
     let handler = Arc::new(Outcomes::new(
         deliverer,
-        store,
-        keys,
-        clock,
-        ToolUrls::new(&public_url),
+        aws.store()?,
+        aws.keys()?,
+        aws.clock(),
+        ToolUrls::new(aws.config().public_url()?),
     ));
-    let origin = config::origin_secret()?.map(Arc::new);
+    let origin = aws.config().origin.clone().map(Arc::new);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);
         let origin = origin.clone();
@@ -63,7 +35,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     }))
     .await
 }
-
 /// Routes an invocation: SQS batches to the queue consumer, anything else to the HTTP handler
 /// through `lambda_http`'s own adapter (the same conversion `lambda_http::run` does). HTTP
 /// requests that did not come through the public origin (CloudFront) are refused; queue
@@ -90,11 +61,9 @@ async fn dispatch(
         let handler = Arc::clone(&handler);
         let origin = origin.clone();
         async move {
-            let response = match origin_guard(&req, origin.as_deref()) {
-                Some(refused) => refused,
-                None => handler.handle(req).await,
-            };
-            Ok::<_, std::convert::Infallible>(response)
+            Ok::<_, std::convert::Infallible>(
+                guarded(handler.as_ref(), origin.as_deref(), req).await,
+            )
         }
     }));
     let response = adapter

@@ -26,10 +26,11 @@ use lti_shared::lti13::dynamic_registration::{
 };
 use lti_shared::lti13::lms_config::{PrivacyLevel, ToolProfile, canvas_developer_key};
 use lti_shared::ports::{ExpiringItems, ItemKind, PlatformRegistry, StoreError};
+use lti_shared::web::error::{Surface, WebError, respond};
 use lti_shared::web::http::{
     ApiError, html_response, is_same_origin_post, json_response, param, params, request_id,
 };
-use lti_shared::web::pages::{ErrorPage, RegisterConfirm, RegisterDone, render};
+use lti_shared::web::pages::{RegisterConfirm, RegisterDone, render};
 
 /// Settings of the registration endpoint.
 #[derive(Debug, Clone, Default)]
@@ -51,23 +52,10 @@ pub struct Register {
     options: RegisterOptions,
 }
 
-fn refused(error: &RegistrationError, id: &str) -> Response<Body> {
-    let status = error.status();
-    // The detail names the rule and the platform's URLs; never the registration token.
-    if status >= 500 {
-        tracing::warn!(request_id = id, code = error.code(), detail = %error, "dynamic registration failed");
-    } else {
-        tracing::info!(request_id = id, code = error.code(), detail = %error, "dynamic registration refused");
-    }
-    html_response(
-        status,
-        render(&ErrorPage {
-            heading: "The tool was not registered",
-            advice: error.advice(),
-            code: error.code(),
-            request_id: id,
-        }),
-    )
+/// A registration refusal or failure, answered by the one error edge. The detail names the
+/// rule and the platform's URLs; never the registration token.
+fn refused(error: RegistrationError, id: &str) -> Response<Body> {
+    respond(&WebError::Registration(error), id, Surface::Page)
 }
 
 fn privacy_text(level: PrivacyLevel) -> &'static str {
@@ -113,14 +101,18 @@ impl Register {
             ),
             (REGISTER_PATH, http::Method::GET) => match self.start(&req, &id).await {
                 Ok(page) => page,
-                Err(error) => refused(&error, &id),
+                Err(error) => refused(error, &id),
             },
             (REGISTER_PATH, http::Method::POST) => match self.confirm(&req, &id).await {
                 Ok(page) => page,
-                Err(error) => refused(&error, &id),
+                Err(error) => refused(error, &id),
             },
             (CANVAS_CONFIG_PATH, _) => ApiError::method_not_allowed("GET").into_response(&id),
-            (REGISTER_PATH, _) => ApiError::method_not_allowed("GET and POST").into_response(&id),
+            (REGISTER_PATH, _) => respond(
+                &WebError::MethodNotAllowed("GET and POST"),
+                &id,
+                Surface::Page,
+            ),
             _ => {
                 ApiError::new(404, "not_found", "there is nothing at this path").into_response(&id)
             }
@@ -242,5 +234,12 @@ impl Register {
                 active: status == Status::Active,
             }),
         ))
+    }
+}
+
+#[async_trait::async_trait]
+impl lti_shared::web::serve::Handler for Register {
+    async fn handle(&self, req: Request) -> Response<Body> {
+        Register::handle(self, req).await
     }
 }

@@ -27,6 +27,7 @@ use lti_shared::domain::tool::{ToolUrls, VIEWS_PATH};
 use lti_shared::lti13::ags::Member;
 use lti_shared::lti13::session::{self, SessionClaims, SessionError};
 use lti_shared::ports::{ItemKind, KeyStore, Store, StoreError};
+use lti_shared::web::error::{Flow, Surface, WebError, respond};
 use lti_shared::web::http::{html_response, param, params, request_id, response};
 use lti_shared::web::pages::views::{LearnerView, RosterRow, RosterView, Row, StaffView, Stats};
 use lti_shared::web::pages::{ErrorPage, render};
@@ -57,14 +58,12 @@ fn page(status: u16, heading: &str, advice: &str, code: &str, id: &str) -> Respo
     )
 }
 
+/// A storage or key failure on a course view, answered by the one error edge.
 fn unavailable(id: &str, error: &dyn std::fmt::Display) -> Response<Body> {
-    tracing::error!(request_id = id, %error, "views: storage failure");
-    page(
-        503,
-        "The tool cannot reach its data right now",
-        "Try again in a minute; tell your administrator if it persists.",
-        "TEMPORARILY_UNAVAILABLE",
+    respond(
+        &WebError::unavailable(Flow::Views, "views: storage failure", error),
         id,
+        Surface::Page,
     )
 }
 
@@ -599,5 +598,12 @@ impl Views {
             .memberships(&registration, &keys, url)
             .await
             .map_err(|e| e.to_string())
+    }
+}
+
+#[async_trait::async_trait]
+impl lti_shared::web::serve::Handler for Views {
+    async fn handle(&self, req: Request) -> Response<Body> {
+        Views::handle(self, req).await
     }
 }

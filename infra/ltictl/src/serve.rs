@@ -24,14 +24,12 @@ use lti_shared::adapters::registrar::Registrar;
 use lti_shared::adapters::registry_cache::CachedRegistry;
 use lti_shared::app::delivery::{Deliverer, DeliveryPolicy};
 use lti_shared::domain::clock::{Clock, SystemClock};
-use lti_shared::domain::tool::{
-    ACTIVITY_PATH, CANVAS_CONFIG_PATH, DEEP_LINK_PATH, LAUNCH_PATH, LOGIN_PATH, REGISTER_PATH,
-    ToolUrls, VIEWS_PATH,
-};
+use lti_shared::domain::tool::ToolUrls;
 use lti_shared::lti11::launch::{Lti11Policy, Lti11Verifier};
 use lti_shared::lti13::dynamic_registration::UrlPolicy;
-use lti_shared::lti13::launch::{Verifier, VerifyPolicy};
+use lti_shared::lti13::launch::Verifier;
 use lti_shared::web::http::ApiError;
+use lti_shared::web::routes::{Function, route};
 use outcomes::Outcomes;
 use register::{Register, RegisterOptions};
 use tokio::net::TcpListener;
@@ -128,20 +126,18 @@ impl App {
         let store = backend.store.clone();
         // Short: an operator registers platforms with ltictl in another terminal.
         let registry = Arc::new(CachedRegistry::new(store.clone(), LOCAL_REGISTRY_TTL));
-        let verifier = Verifier {
-            registry: registry.clone(),
-            items: store.clone(),
-            keys: Arc::new(PlatformKeys::new(store.clone(), KeyCachePolicy::default())),
-            clock: clock.clone(),
-            policy: VerifyPolicy::default(),
-        };
-        let deep_link_verifier = Verifier {
-            registry: registry.clone(),
-            items: store.clone(),
-            keys: verifier.keys.clone(),
-            clock: clock.clone(),
-            policy: VerifyPolicy::default(),
-        };
+        let verifier = Verifier::new(
+            registry.clone(),
+            store.clone(),
+            Arc::new(PlatformKeys::new(store.clone(), KeyCachePolicy::default())),
+            clock.clone(),
+        );
+        let deep_link_verifier = Verifier::new(
+            registry.clone(),
+            store.clone(),
+            verifier.platform_keys().clone(),
+            clock.clone(),
+        );
         Self {
             jwks: Jwks::new(backend.keys.clone(), clock.clone()),
             deep_link: DeepLink::new(
@@ -258,20 +254,18 @@ impl App {
 
     /// Routes one request to its handler.
     pub async fn handle(&self, req: lambda_http::Request) -> http::Response<Body> {
-        match req.uri().path() {
-            "/jwks" | "/.well-known/jwks.json" => self.jwks.handle(req).await,
-            LOGIN_PATH => self.login.handle(req).await,
-            LAUNCH_PATH | ACTIVITY_PATH => self.launch.handle(req).await,
-            path if path == outcomes::OUTCOMES_PATH || path.starts_with("/outcomes/") => {
-                self.outcomes.handle(req).await
-            }
-            REGISTER_PATH | CANVAS_CONFIG_PATH => self.register.handle(req).await,
-            path if path == VIEWS_PATH || path.starts_with("/views/") => {
-                self.views.handle(req).await
-            }
-            DEEP_LINK_PATH => self.deep_link.handle(req).await,
-            _ => ApiError::new(404, "not_found", "there is nothing at this path")
-                .into_response(&lti_shared::web::http::request_id(&req)),
+        let Some(target) = route(req.uri().path()) else {
+            return ApiError::new(404, "not_found", "there is nothing at this path")
+                .into_response(&lti_shared::web::http::request_id(&req));
+        };
+        match target.function {
+            Function::Jwks => self.jwks.handle(req).await,
+            Function::Login => self.login.handle(req).await,
+            Function::Launch => self.launch.handle(req).await,
+            Function::DeepLink => self.deep_link.handle(req).await,
+            Function::Outcomes => self.outcomes.handle(req).await,
+            Function::Views => self.views.handle(req).await,
+            Function::Register => self.register.handle(req).await,
         }
     }
 }

@@ -174,9 +174,204 @@ pub async fn aws_sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
+/// The two queue URLs of grade delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueUrls {
+    /// Where grade retries wait ([`QUEUE_URL_VAR`]).
+    pub retries: String,
+    /// Where grades that could not be delivered go ([`DEAD_LETTER_QUEUE_URL_VAR`]).
+    pub dead_letters: String,
+}
+
+/// Everything a function reads from its environment, read and checked once at cold start
+/// ([`Config::from_env`]). Each function's template entry sets only the variables its IAM
+/// policy lets it use, so the resources are optional here and a builder that needs one asks
+/// for it ([`Config::table`], [`Config::secret_id`], [`Config::queues`]), failing at cold
+/// start with the variable's name.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The public origin ([`PUBLIC_URL_VAR`]); `None` for functions with no public URLs.
+    pub public_url: Option<Url>,
+    /// CloudFront's origin secret ([`ORIGIN_VERIFY_VAR`]); `None` locally.
+    pub origin: Option<OriginSecret>,
+    /// The DynamoDB table ([`TABLE_VAR`]).
+    pub table: Option<String>,
+    /// The key document's secret ([`SECRET_ID_VAR`]).
+    pub secret_id: Option<String>,
+    /// How long the key document stays in memory ([`SECRET_CACHE_SECONDS_VAR`]).
+    pub secret_cache_ttl: Duration,
+    /// The grade queues ([`QUEUE_URL_VAR`] and [`DEAD_LETTER_QUEUE_URL_VAR`], both or none).
+    pub queues: Option<QueueUrls>,
+    /// Dynamic registrations are active at once ([`AUTO_ACTIVATE_VAR`]).
+    pub auto_activate: bool,
+    /// How long attempts and personal data are kept ([`RETENTION_DAYS_VAR`]).
+    pub retention: Retention,
+}
+
+impl Config {
+    /// Reads and checks every variable: an unusable value (a public URL that is not an
+    /// origin, a short origin secret, a queue without its dead-letter queue…) is an error now,
+    /// not on the first request.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`Config::from_env`] over any source of variables (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let set = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        let public_url = set(PUBLIC_URL_VAR)
+            .map(|text| {
+                parse_public_url(&text).map_err(|reason| ConfigError::Invalid {
+                    name: PUBLIC_URL_VAR,
+                    reason,
+                })
+            })
+            .transpose()?;
+        let origin = match set(ORIGIN_VERIFY_VAR) {
+            None => None,
+            Some(text) => Some(OriginSecret::new(text).ok_or(ConfigError::Invalid {
+                name: ORIGIN_VERIFY_VAR,
+                reason: format!(
+                    "shorter than {} characters (the value is not shown)",
+                    OriginSecret::MIN_LEN
+                ),
+            })?),
+        };
+        let secret_cache_ttl = match set(SECRET_CACHE_SECONDS_VAR) {
+            None => DEFAULT_SECRET_CACHE,
+            Some(text) => text
+                .trim()
+                .parse::<u64>()
+                .map(Duration::from_secs)
+                .map_err(|_| ConfigError::Invalid {
+                    name: SECRET_CACHE_SECONDS_VAR,
+                    reason: format!("{text:?} is not a whole number of seconds"),
+                })?,
+        };
+        let queues = match (set(QUEUE_URL_VAR), set(DEAD_LETTER_QUEUE_URL_VAR)) {
+            (None, None) => None,
+            (Some(retries), Some(dead_letters)) => Some(QueueUrls {
+                retries,
+                dead_letters,
+            }),
+            (Some(_), None) => return Err(ConfigError::Missing(DEAD_LETTER_QUEUE_URL_VAR)),
+            (None, Some(_)) => return Err(ConfigError::Missing(QUEUE_URL_VAR)),
+        };
+        let auto_activate = match set(AUTO_ACTIVATE_VAR) {
+            None => false,
+            Some(text) => parse_flag(&text).ok_or_else(|| ConfigError::Invalid {
+                name: AUTO_ACTIVATE_VAR,
+                reason: format!("{text:?} is not true or false"),
+            })?,
+        };
+        let retention = match set(RETENTION_DAYS_VAR) {
+            None => Retention::default(),
+            Some(text) => parse_retention_days(&text)?,
+        };
+        Ok(Self {
+            public_url,
+            origin,
+            table: set(TABLE_VAR),
+            secret_id: set(SECRET_ID_VAR),
+            secret_cache_ttl,
+            queues,
+            auto_activate,
+            retention,
+        })
+    }
+
+    /// The public origin, required by every function that publishes URLs.
+    pub fn public_url(&self) -> Result<&Url, ConfigError> {
+        self.public_url
+            .as_ref()
+            .ok_or(ConfigError::Missing(PUBLIC_URL_VAR))
+    }
+
+    /// The table, required by every function that reads or writes records.
+    pub fn table(&self) -> Result<&str, ConfigError> {
+        self.table.as_deref().ok_or(ConfigError::Missing(TABLE_VAR))
+    }
+
+    /// The key document's secret, required by every function that signs or reads secrets.
+    pub fn secret_id(&self) -> Result<&str, ConfigError> {
+        self.secret_id
+            .as_deref()
+            .ok_or(ConfigError::Missing(SECRET_ID_VAR))
+    }
+
+    /// The grade queues, required by the functions that deliver grades.
+    pub fn queues(&self) -> Result<&QueueUrls, ConfigError> {
+        self.queues
+            .as_ref()
+            .ok_or(ConfigError::Missing(QUEUE_URL_VAR))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: std::collections::HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn config_from_lookup_reads_every_variable() {
+        let config = config(&[
+            (PUBLIC_URL_VAR, "https://lti.example.edu"),
+            (TABLE_VAR, "t"),
+            (SECRET_ID_VAR, "s"),
+            (QUEUE_URL_VAR, "q"),
+            (DEAD_LETTER_QUEUE_URL_VAR, "d"),
+            (SECRET_CACHE_SECONDS_VAR, "60"),
+            (AUTO_ACTIVATE_VAR, "true"),
+            (RETENTION_DAYS_VAR, "30"),
+        ])
+        .unwrap();
+        assert_eq!(config.table().unwrap(), "t");
+        assert_eq!(config.secret_id().unwrap(), "s");
+        assert_eq!(config.queues().unwrap().dead_letters, "d");
+        assert_eq!(config.secret_cache_ttl, Duration::from_secs(60));
+        assert!(config.auto_activate);
+        assert_eq!(config.retention, Retention::Days(30));
+        assert!(config.origin.is_none());
+    }
+
+    #[test]
+    fn config_missing_resource_is_named_when_asked_for() {
+        let config = config(&[(PUBLIC_URL_VAR, "https://lti.example.edu")]).unwrap();
+        assert_eq!(config.table(), Err(ConfigError::Missing(TABLE_VAR)));
+        assert_eq!(config.secret_id(), Err(ConfigError::Missing(SECRET_ID_VAR)));
+        assert!(matches!(
+            config.queues(),
+            Err(ConfigError::Missing(QUEUE_URL_VAR))
+        ));
+    }
+
+    #[test]
+    fn config_bad_values_fail_at_once() {
+        let bad = [
+            (PUBLIC_URL_VAR, "lti.example.edu"),
+            (SECRET_CACHE_SECONDS_VAR, "soon"),
+            (AUTO_ACTIVATE_VAR, "yes"),
+            (RETENTION_DAYS_VAR, "-1"),
+            (ORIGIN_VERIFY_VAR, "short"),
+        ];
+        for (name, value) in bad {
+            assert!(
+                matches!(config(&[(name, value)]), Err(ConfigError::Invalid { name: n, .. }) if n == name),
+                "{name}={value} was accepted"
+            );
+        }
+        assert_eq!(
+            config(&[(QUEUE_URL_VAR, "q")]).unwrap_err(),
+            ConfigError::Missing(DEAD_LETTER_QUEUE_URL_VAR)
+        );
+    }
 
     #[test]
     fn parse_retention_days_values_and_errors() {

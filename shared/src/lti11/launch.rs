@@ -65,58 +65,6 @@ pub enum Lti11Error {
     Store(#[from] StoreError),
 }
 
-impl Lti11Error {
-    /// The reason code shown to the user (shared with LTI 1.3 where the meaning is the same).
-    pub fn code(&self) -> &'static str {
-        match self {
-            Lti11Error::NotPost
-            | Lti11Error::OAuth(_)
-            | Lti11Error::MissingParameter(_)
-            | Lti11Error::InvalidParameter(_) => "INVALID_REQUEST",
-            Lti11Error::BadSignature => "INVALID_SIGNATURE",
-            Lti11Error::ConsumerDisabled => "PLATFORM_DISABLED",
-            Lti11Error::StaleTimestamp => "LAUNCH_EXPIRED",
-            Lti11Error::UnsupportedMessageType(_) | Lti11Error::UnsupportedVersion(_) => {
-                "UNSUPPORTED_MESSAGE"
-            }
-            Lti11Error::NonceReplayed => "LAUNCH_REPLAYED",
-            Lti11Error::Store(_) => "TEMPORARILY_UNAVAILABLE",
-        }
-    }
-
-    /// The HTTP status: 400 malformed, 401 untrusted, 403 disabled, 405 GET, 503 storage.
-    pub fn status(&self) -> u16 {
-        match self {
-            Lti11Error::NotPost => 405,
-            Lti11Error::OAuth(OAuthError::BadSignature)
-            | Lti11Error::BadSignature
-            | Lti11Error::StaleTimestamp
-            | Lti11Error::NonceReplayed => 401,
-            Lti11Error::ConsumerDisabled => 403,
-            Lti11Error::Store(_) => 503,
-            _ => 400,
-        }
-    }
-
-    /// What the person who sees the refusal can do.
-    pub fn advice(&self) -> &'static str {
-        match self {
-            Lti11Error::BadSignature | Lti11Error::ConsumerDisabled => {
-                "The course's platform is not set up to use this tool, or its consumer key or secret is wrong. Ask your LMS administrator to check them."
-            }
-            Lti11Error::StaleTimestamp | Lti11Error::NonceReplayed => {
-                "This launch is too old or was already used. Go back to your course and open the activity again; if it keeps failing, the platform's clock may be wrong."
-            }
-            Lti11Error::Store(_) => {
-                "The tool cannot complete launches right now. Try again in a few minutes."
-            }
-            _ => {
-                "The platform sent a launch this tool cannot accept. Tell your LMS administrator the reason code."
-            }
-        }
-    }
-}
-
 /// How LTI 1.1 launches are checked.
 #[derive(Debug, Clone, Copy)]
 pub struct Lti11Policy {
@@ -170,6 +118,23 @@ fn first<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 impl Lti11Verifier {
+    /// A verifier over consumers, consumer secrets, used nonces and the clock, with the
+    /// default [`Lti11Policy`].
+    pub fn new(
+        consumers: Arc<dyn ConsumerRegistry>,
+        keys: Arc<dyn KeyStore>,
+        items: Arc<dyn ExpiringItems>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            consumers,
+            keys,
+            items,
+            clock,
+            policy: Lti11Policy::default(),
+        }
+    }
+
     /// Verifies a launch posted to `public_url` (the public origin and the request's path).
     pub async fn verify(
         &self,

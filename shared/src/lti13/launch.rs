@@ -161,124 +161,6 @@ pub enum LaunchError {
     Store(#[from] StoreError),
 }
 
-/// The class of a refusal, which decides the HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// The request itself is malformed (400).
-    BadRequest,
-    /// The token or state cannot be trusted (401).
-    Unauthenticated,
-    /// Understood and authentic, but not allowed (403).
-    Forbidden,
-    /// The tool or the platform's key endpoint is failing (503).
-    Unavailable,
-}
-
-impl ErrorClass {
-    /// The HTTP status of a refusal of this class.
-    pub fn status(self) -> u16 {
-        match self {
-            ErrorClass::BadRequest => 400,
-            ErrorClass::Unauthenticated => 401,
-            ErrorClass::Forbidden => 403,
-            ErrorClass::Unavailable => 503,
-        }
-    }
-}
-
-impl LaunchError {
-    /// A short reason code shown to the user and logged.
-    pub fn code(&self) -> &'static str {
-        use LaunchError::*;
-        match self {
-            MissingToken | MissingState | TokenTooLarge(_) | MalformedToken(_) => "INVALID_REQUEST",
-            UnknownIssuer(_) => "UNKNOWN_PLATFORM",
-            AudienceMismatch
-            | UntrustedAudience
-            | MissingAuthorizedParty
-            | AuthorizedPartyMismatch => "WRONG_AUDIENCE",
-            PlatformDisabled => "PLATFORM_DISABLED",
-            PlatformPending => "PLATFORM_PENDING",
-            MissingDeployment | UnknownDeployment(_) => "UNKNOWN_DEPLOYMENT",
-            UnsupportedAlgorithm(_) | MissingKeyId | BadSignature => "INVALID_SIGNATURE",
-            Key(KeyLookupError::KeySetUnavailable { .. }) => "PLATFORM_KEYS_UNAVAILABLE",
-            Key(_) => "UNKNOWN_KEY",
-            InvalidClaims(_) | UnsupportedVersion(_) | MissingClaim(_) | InvalidClaim(_) => {
-                "INVALID_CLAIMS"
-            }
-            Expired | IssuedInFuture | NotYetValid => "LAUNCH_EXPIRED",
-            UnsupportedMessageType(_) | WrongEndpoint(_) => "UNSUPPORTED_MESSAGE",
-            TargetLinkMismatch => "TARGET_MISMATCH",
-            UnknownState => "STATE_EXPIRED",
-            StateForOtherPlatform | StateMismatch | NonceMismatch => "STATE_MISMATCH",
-            NonceReplayed => "LAUNCH_REPLAYED",
-            Store(_) => "TEMPORARILY_UNAVAILABLE",
-        }
-    }
-
-    /// The class of the refusal.
-    pub fn class(&self) -> ErrorClass {
-        use LaunchError::*;
-        match self {
-            MissingToken
-            | MissingState
-            | TokenTooLarge(_)
-            | MalformedToken(_)
-            | InvalidClaims(_)
-            | UnsupportedVersion(_)
-            | UnsupportedMessageType(_)
-            | WrongEndpoint(_)
-            | MissingClaim(_)
-            | InvalidClaim(_)
-            | MissingDeployment => ErrorClass::BadRequest,
-            PlatformDisabled | PlatformPending | UnknownDeployment(_) => ErrorClass::Forbidden,
-            Key(KeyLookupError::KeySetUnavailable { .. }) | Store(_) => ErrorClass::Unavailable,
-            _ => ErrorClass::Unauthenticated,
-        }
-    }
-
-    /// What the person who sees the refusal can do about it.
-    pub fn advice(&self) -> &'static str {
-        use LaunchError::*;
-        match self {
-            Expired | IssuedInFuture | NotYetValid | UnknownState => {
-                "The launch took too long or was reopened from history. Go back to your course and open the activity again."
-            }
-            StateMismatch | StateForOtherPlatform | NonceMismatch => {
-                "This launch did not start in this browser window. Go back to your course and open the activity again; if it keeps failing, allow cookies for this tool or open it in a new window."
-            }
-            NonceReplayed => {
-                "This launch was already used. Go back to your course and open the activity again."
-            }
-            UnknownIssuer(_)
-            | AudienceMismatch
-            | UntrustedAudience
-            | MissingAuthorizedParty
-            | AuthorizedPartyMismatch
-            | MissingDeployment
-            | UnknownDeployment(_)
-            | PlatformDisabled => {
-                "This course's platform is not set up to use this tool. Ask your LMS administrator to check the tool's registration (issuer, client id and deployment id)."
-            }
-            PlatformPending => {
-                "This platform's registration with the tool is waiting for the tool operator's approval. Ask your LMS administrator to have it approved."
-            }
-            Key(KeyLookupError::KeySetUnavailable { .. }) | Store(_) => {
-                "The tool cannot complete launches right now. Try again in a few minutes; if it persists, tell your LMS administrator."
-            }
-            WrongEndpoint("LtiDeepLinkingRequest") => {
-                "The platform sent a content selection (deep linking) request to the tool's launch URL. Ask your LMS administrator to set the tool's deep linking URL (and redirect URL) to the tool's /deep-link address."
-            }
-            WrongEndpoint(_) => {
-                "The platform sent an ordinary launch to the tool's deep linking URL. Ask your LMS administrator to set the tool's target link URL to the tool's /launch address and keep /deep-link for content selection only."
-            }
-            _ => {
-                "The platform sent a launch this tool cannot accept. Try again from your course; if it keeps failing, tell your LMS administrator the reason code."
-            }
-        }
-    }
-}
-
 /// Limits of the verification.
 #[derive(Debug, Clone, Copy)]
 pub struct VerifyPolicy {
@@ -547,19 +429,62 @@ impl VerifiedLaunch {
 
 /// The launch verifier and the ports it reads.
 pub struct Verifier {
-    /// Registrations.
-    pub registry: Arc<dyn PlatformRegistry>,
-    /// State and nonce records.
-    pub items: Arc<dyn ExpiringItems>,
-    /// Platforms' keys.
-    pub keys: Arc<dyn PlatformKeySource>,
-    /// Now.
-    pub clock: Arc<dyn Clock>,
-    /// Limits.
-    pub policy: VerifyPolicy,
+    registry: Arc<dyn PlatformRegistry>,
+    items: Arc<dyn ExpiringItems>,
+    keys: Arc<dyn PlatformKeySource>,
+    clock: Arc<dyn Clock>,
+    policy: VerifyPolicy,
 }
 
 impl Verifier {
+    /// A verifier over its ports: registrations, state and nonce records, platforms' keys
+    /// and the clock, with the default [`VerifyPolicy`].
+    pub fn new(
+        registry: Arc<dyn PlatformRegistry>,
+        items: Arc<dyn ExpiringItems>,
+        keys: Arc<dyn PlatformKeySource>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            registry,
+            items,
+            keys,
+            clock,
+            policy: VerifyPolicy::default(),
+        }
+    }
+
+    /// The same verifier with other limits.
+    pub fn with_policy(mut self, policy: VerifyPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The clock the verifier checks times against.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The verification limits.
+    pub fn policy(&self) -> &VerifyPolicy {
+        &self.policy
+    }
+
+    /// Where registrations are looked up.
+    pub fn registry(&self) -> &Arc<dyn PlatformRegistry> {
+        &self.registry
+    }
+
+    /// Where state and nonce records are kept.
+    pub fn items(&self) -> &Arc<dyn ExpiringItems> {
+        &self.items
+    }
+
+    /// Where platforms' keys come from.
+    pub fn platform_keys(&self) -> &Arc<dyn PlatformKeySource> {
+        &self.keys
+    }
+
     /// Verifies a posted launch for an endpoint that handles `expected` messages.
     pub async fn verify(
         &self,
@@ -778,19 +703,5 @@ impl Verifier {
             .filter(|d| registration.deployment_ids.contains(d))
             .ok_or_else(|| LaunchError::UnknownDeployment(deployment.to_owned()))?;
         Ok((registration, deployment_id))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refusal_status_follows_the_class() {
-        assert_eq!(LaunchError::MissingToken.class().status(), 400);
-        assert_eq!(LaunchError::BadSignature.class().status(), 401);
-        assert_eq!(LaunchError::PlatformDisabled.class().status(), 403);
-        let store = LaunchError::Store(StoreError::Corrupt("x".into()));
-        assert_eq!(store.class().status(), 503);
     }
 }

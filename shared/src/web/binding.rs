@@ -129,10 +129,14 @@ pub async fn cookieless_page(
     if !form.needs_platform_storage() {
         return Ok(None);
     }
-    check_format(form.id_token, &verifier.policy).map_err(CookielessError::Refused)?;
-    let issued = issued_login(verifier.items.as_ref(), form.state, verifier.clock.now())
-        .await
-        .map_err(CookielessError::Store)?;
+    check_format(form.id_token, verifier.policy()).map_err(CookielessError::Refused)?;
+    let issued = issued_login(
+        verifier.items().as_ref(),
+        form.state,
+        verifier.clock().now(),
+    )
+    .await
+    .map_err(CookielessError::Store)?;
     let Some(issued) = issued else {
         return Ok(None);
     };
@@ -163,7 +167,7 @@ pub async fn cookieless_page(
 /// The origin Platform Storage messages go to: the platform's authorization endpoint's.
 async fn platform_origin(verifier: &Verifier, issued: &IssuedLogin) -> Option<String> {
     let registration = verifier
-        .registry
+        .registry()
         .platform(&issued.issuer, &issued.client_id)
         .await
         .ok()??;

@@ -1,1 +1,539 @@
-//! placeholder
+//! The one place where errors become responses (STYLE 8, 9).
+//!
+//! Every layer keeps its own error enum, one variant per reason ([`LaunchError`],
+//! [`Lti11Error`], [`LoginError`], [`RegistrationError`], [`StoreError`]…). A handler turns any
+//! of them into a [`WebError`] (there is a `From` for each), and [`respond`] answers it:
+//!
+//! - [`WebError::refusal`] maps it to an HTTP status, a stable reason code and advice the
+//!   caller can act on, in **one exhaustive `match` per layer's enum, with no wildcard arm**:
+//!   a new variant anywhere fails the build here until someone decides how it is answered;
+//! - [`respond`] writes the one log line (with the request id; `info` for the caller's
+//!   mistakes, `error` when the tool or a platform is failing) and renders the refusal for
+//!   the [`Surface`] of the endpoint: the HTML refusal page for browser-facing paths, JSON for
+//!   APIs. The public body never carries the error's detail; the log line does.
+
+use lambda_http::{Body, Response};
+
+use crate::domain::platform_key::KeyLookupError;
+use crate::lti11::launch::Lti11Error;
+use crate::lti11::oauth1::OAuthError;
+use crate::lti13::dynamic_registration::RegistrationError;
+use crate::lti13::launch::LaunchError;
+use crate::lti13::login::LoginError;
+use crate::ports::StoreError;
+use crate::web::http::{ApiError, error_page};
+
+/// Which flow a storage or key failure interrupted: it decides the words of the 503.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// OIDC login initiation.
+    Login,
+    /// A launch (LTI 1.3 or 1.1) or the demo activity.
+    Launch,
+    /// A deep linking request and its picker.
+    DeepLink,
+    /// The course views.
+    Views,
+    /// Dynamic registration.
+    Register,
+    /// A JSON API (key set, score API).
+    Api,
+}
+
+/// Every refusal or failure a handler answers with.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// An LTI 1.3 resource-link launch was refused by the verifier.
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    /// An LTI 1.3 deep linking request was refused by the verifier.
+    #[error("{0}")]
+    DeepLinkRequest(LaunchError),
+    /// An LTI 1.1 launch was refused.
+    #[error(transparent)]
+    Lti11(#[from] Lti11Error),
+    /// An OIDC login initiation was refused.
+    #[error(transparent)]
+    Login(#[from] LoginError),
+    /// A dynamic registration step was refused or failed.
+    #[error(transparent)]
+    Registration(#[from] RegistrationError),
+    /// Storage, the key store or the random generator failed in `flow`: not the caller's
+    /// fault. `context` says what the tool was doing (for the log).
+    #[error("{context}: {detail}")]
+    Unavailable {
+        /// The interrupted flow.
+        flow: Flow,
+        /// What the tool was doing, e.g. "cannot read the signing keys".
+        context: &'static str,
+        /// The cause (logged, never shown).
+        detail: String,
+    },
+    /// The endpoint does not serve this method; the value lists the ones it does.
+    #[error("method not allowed (accepts {0})")]
+    MethodNotAllowed(&'static str),
+    /// No endpoint at this path.
+    #[error("no endpoint at this path")]
+    NotFound,
+    /// The request did not come through the tool's public origin (CloudFront).
+    #[error("the request did not come through the public origin")]
+    NotPublicOrigin,
+}
+
+impl WebError {
+    /// A storage or key failure in `flow` while doing `context`.
+    pub fn unavailable(flow: Flow, context: &'static str, error: &dyn std::fmt::Display) -> Self {
+        WebError::Unavailable {
+            flow,
+            context,
+            detail: error.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for WebError {
+    fn from(error: StoreError) -> Self {
+        WebError::unavailable(Flow::Api, "storage failed", &error)
+    }
+}
+
+/// How a refusal is answered: status, reason code, page heading and advice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    /// The HTTP status.
+    pub status: u16,
+    /// A stable reason code (upper case on pages, lower case in JSON for the API errors that
+    /// have always been lower case).
+    pub code: &'static str,
+    /// The page heading.
+    pub heading: &'static str,
+    /// What the person who sees it can do, in plain words.
+    pub advice: &'static str,
+}
+
+/// Where the refusal is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// A browser-facing endpoint: the HTML refusal page.
+    Page,
+    /// An API endpoint: a JSON body `{error, message, request_id}`.
+    Json,
+}
+
+const LAUNCH_REFUSED: &str = "This launch was refused";
+const REQUEST_REFUSED: &str = "This request was refused";
+const NOT_REGISTERED: &str = "The tool was not registered";
+const UNAVAILABLE: &str = "The tool is temporarily unavailable";
+const CANNOT_LAUNCH_NOW: &str = "The tool cannot complete launches right now. Try again in a few minutes; if it persists, tell your LMS administrator.";
+
+impl WebError {
+    /// The status, reason code and advice of this error: the one mapping of the tool.
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            WebError::Launch(error) => launch_refusal(error, LAUNCH_REFUSED),
+            WebError::DeepLinkRequest(error) => launch_refusal(error, REQUEST_REFUSED),
+            WebError::Lti11(error) => lti11_refusal(error),
+            WebError::Login(error) => login_refusal(error),
+            WebError::Registration(error) => registration_refusal(error),
+            WebError::Unavailable { flow, .. } => unavailable_refusal(*flow),
+            WebError::MethodNotAllowed(_) => Refusal {
+                status: 405,
+                code: "method_not_allowed",
+                heading: "This address does not work that way",
+                advice: "This address is used by your learning platform, not opened directly. Go back to your course and open the activity from there.",
+            },
+            WebError::NotFound => Refusal {
+                status: 404,
+                code: "not_found",
+                heading: "There is nothing here",
+                advice: "there is nothing at this path",
+            },
+            WebError::NotPublicOrigin => Refusal {
+                status: 403,
+                code: "use_public_url",
+                heading: "Use the tool's public address",
+                advice: "this address is internal to the tool; use the tool's public URL (the one your platform administrator registered) instead",
+            },
+        }
+    }
+}
+
+/// An id_token refusal (LTI Core 1.3 §5.1.3, Security Framework §5.1.3) on a page headed
+/// `heading`.
+fn launch_refusal(error: &LaunchError, heading: &'static str) -> Refusal {
+    use LaunchError::*;
+    const BAD_REQUEST: u16 = 400;
+    const UNTRUSTED: u16 = 401;
+    const FORBIDDEN: u16 = 403;
+    const FAILING: u16 = 503;
+    const RELAUNCH: &str = "The launch took too long or was reopened from history. Go back to your course and open the activity again.";
+    const OTHER_WINDOW: &str = "This launch did not start in this browser window. Go back to your course and open the activity again; if it keeps failing, allow cookies for this tool or open it in a new window.";
+    const NOT_SET_UP: &str = "This course's platform is not set up to use this tool. Ask your LMS administrator to check the tool's registration (issuer, client id and deployment id).";
+    const CANNOT_ACCEPT: &str = "The platform sent a launch this tool cannot accept. Try again from your course; if it keeps failing, tell your LMS administrator the reason code.";
+    let (status, code, advice) = match error {
+        MissingToken | MissingState | TokenTooLarge(_) | MalformedToken(_) => {
+            (BAD_REQUEST, "INVALID_REQUEST", CANNOT_ACCEPT)
+        }
+        UnknownIssuer(_) => (UNTRUSTED, "UNKNOWN_PLATFORM", NOT_SET_UP),
+        AudienceMismatch | UntrustedAudience | MissingAuthorizedParty | AuthorizedPartyMismatch => {
+            (UNTRUSTED, "WRONG_AUDIENCE", NOT_SET_UP)
+        }
+        PlatformDisabled => (FORBIDDEN, "PLATFORM_DISABLED", NOT_SET_UP),
+        PlatformPending => (
+            FORBIDDEN,
+            "PLATFORM_PENDING",
+            "This platform's registration with the tool is waiting for the tool operator's approval. Ask your LMS administrator to have it approved.",
+        ),
+        MissingDeployment => (BAD_REQUEST, "UNKNOWN_DEPLOYMENT", NOT_SET_UP),
+        UnknownDeployment(_) => (FORBIDDEN, "UNKNOWN_DEPLOYMENT", NOT_SET_UP),
+        UnsupportedAlgorithm(_) | MissingKeyId | BadSignature => {
+            (UNTRUSTED, "INVALID_SIGNATURE", CANNOT_ACCEPT)
+        }
+        Key(KeyLookupError::KeySetUnavailable { .. }) => {
+            (FAILING, "PLATFORM_KEYS_UNAVAILABLE", CANNOT_LAUNCH_NOW)
+        }
+        Key(KeyLookupError::UnknownKid(_) | KeyLookupError::KeyTypeMismatch(_)) => {
+            (UNTRUSTED, "UNKNOWN_KEY", CANNOT_ACCEPT)
+        }
+        InvalidClaims(_) | UnsupportedVersion(_) | MissingClaim(_) | InvalidClaim(_) => {
+            (BAD_REQUEST, "INVALID_CLAIMS", CANNOT_ACCEPT)
+        }
+        Expired | IssuedInFuture | NotYetValid => (UNTRUSTED, "LAUNCH_EXPIRED", RELAUNCH),
+        UnsupportedMessageType(_) => (BAD_REQUEST, "UNSUPPORTED_MESSAGE", CANNOT_ACCEPT),
+        WrongEndpoint("LtiDeepLinkingRequest") => (
+            BAD_REQUEST,
+            "UNSUPPORTED_MESSAGE",
+            "The platform sent a content selection (deep linking) request to the tool's launch URL. Ask your LMS administrator to set the tool's deep linking URL (and redirect URL) to the tool's /deep-link address.",
+        ),
+        WrongEndpoint(_) => (
+            BAD_REQUEST,
+            "UNSUPPORTED_MESSAGE",
+            "The platform sent an ordinary launch to the tool's deep linking URL. Ask your LMS administrator to set the tool's target link URL to the tool's /launch address and keep /deep-link for content selection only.",
+        ),
+        TargetLinkMismatch => (UNTRUSTED, "TARGET_MISMATCH", CANNOT_ACCEPT),
+        UnknownState => (UNTRUSTED, "STATE_EXPIRED", RELAUNCH),
+        StateForOtherPlatform | StateMismatch | NonceMismatch => {
+            (UNTRUSTED, "STATE_MISMATCH", OTHER_WINDOW)
+        }
+        NonceReplayed => (
+            UNTRUSTED,
+            "LAUNCH_REPLAYED",
+            "This launch was already used. Go back to your course and open the activity again.",
+        ),
+        Store(_) => (FAILING, "TEMPORARILY_UNAVAILABLE", CANNOT_LAUNCH_NOW),
+    };
+    Refusal {
+        status,
+        code,
+        heading,
+        advice,
+    }
+}
+
+/// An LTI 1.1 launch refusal (LTI 1.1 Implementation Guide §4, RFC 5849 §3.2).
+fn lti11_refusal(error: &Lti11Error) -> Refusal {
+    const NOT_SET_UP: &str = "The course's platform is not set up to use this tool, or its consumer key or secret is wrong. Ask your LMS administrator to check them.";
+    const TOO_OLD: &str = "This launch is too old or was already used. Go back to your course and open the activity again; if it keeps failing, the platform's clock may be wrong.";
+    const CANNOT_ACCEPT: &str = "The platform sent a launch this tool cannot accept. Tell your LMS administrator the reason code.";
+    let (status, code, advice) = match error {
+        Lti11Error::NotPost => (405, "INVALID_REQUEST", CANNOT_ACCEPT),
+        Lti11Error::OAuth(OAuthError::BadSignature) => (401, "INVALID_REQUEST", CANNOT_ACCEPT),
+        Lti11Error::OAuth(
+            OAuthError::MalformedHeader
+            | OAuthError::InvalidEncoding
+            | OAuthError::MissingParameter(_)
+            | OAuthError::EmptyParameter(_)
+            | OAuthError::DuplicateOAuthParameter(_)
+            | OAuthError::UnsupportedSignatureMethod(_)
+            | OAuthError::UnsupportedVersion
+            | OAuthError::InvalidTimestamp,
+        ) => (400, "INVALID_REQUEST", CANNOT_ACCEPT),
+        Lti11Error::MissingParameter(_) | Lti11Error::InvalidParameter(_) => {
+            (400, "INVALID_REQUEST", CANNOT_ACCEPT)
+        }
+        Lti11Error::BadSignature => (401, "INVALID_SIGNATURE", NOT_SET_UP),
+        Lti11Error::ConsumerDisabled => (403, "PLATFORM_DISABLED", NOT_SET_UP),
+        Lti11Error::StaleTimestamp => (401, "LAUNCH_EXPIRED", TOO_OLD),
+        Lti11Error::UnsupportedMessageType(_) | Lti11Error::UnsupportedVersion(_) => {
+            (400, "UNSUPPORTED_MESSAGE", CANNOT_ACCEPT)
+        }
+        Lti11Error::NonceReplayed => (401, "LAUNCH_REPLAYED", TOO_OLD),
+        Lti11Error::Store(_) => (
+            503,
+            "TEMPORARILY_UNAVAILABLE",
+            "The tool cannot complete launches right now. Try again in a few minutes.",
+        ),
+    };
+    Refusal {
+        status,
+        code,
+        heading: LAUNCH_REFUSED,
+        advice,
+    }
+}
+
+/// An OIDC login initiation refusal (LTI Core 1.3 §4.1, Security Framework §5.1.1.1).
+fn login_refusal(error: &LoginError) -> Refusal {
+    let (status, code, advice) = match error {
+        LoginError::MissingParameter(_) | LoginError::InvalidParameter { .. } => (
+            400,
+            "INVALID_LOGIN_REQUEST",
+            "The platform's login request is incomplete. Open the activity again from your course; if it keeps failing, tell your LMS administrator.",
+        ),
+        LoginError::ForeignTarget(_) => (
+            400,
+            "FOREIGN_TARGET",
+            "The platform asked for a page that does not belong to this tool. Ask your LMS administrator to check the tool's target link URI.",
+        ),
+        LoginError::UnknownPlatform { .. } => (
+            400,
+            "UNKNOWN_PLATFORM",
+            "This platform is not registered with the tool. Ask your LMS administrator to register it (issuer and client id).",
+        ),
+        LoginError::AmbiguousPlatform { .. } => (
+            400,
+            "CLIENT_ID_REQUIRED",
+            "Several registrations share this platform's issuer and it did not say which one it uses. Ask your LMS administrator to make the platform send client_id.",
+        ),
+        LoginError::PlatformDisabled(_) => (
+            403,
+            "PLATFORM_DISABLED",
+            "This platform's registration is disabled. Ask your LMS administrator.",
+        ),
+        LoginError::PlatformPending(_) => (
+            403,
+            "PLATFORM_PENDING",
+            "This platform's registration is waiting for the tool operator's approval. Ask your LMS administrator to have it approved.",
+        ),
+        LoginError::UnknownDeployment(_) => (
+            403,
+            "UNKNOWN_DEPLOYMENT",
+            "This deployment of the tool is not registered. Ask your LMS administrator to add the deployment id.",
+        ),
+        LoginError::Store(_) | LoginError::Randomness => (
+            503,
+            "TEMPORARILY_UNAVAILABLE",
+            "The tool cannot start launches right now. Try again in a few minutes.",
+        ),
+    };
+    Refusal {
+        status,
+        code,
+        heading: "The tool could not be opened",
+        advice,
+    }
+}
+
+/// A dynamic registration refusal or failure (LTI Dynamic Registration 1.0 §3).
+fn registration_refusal(error: &RegistrationError) -> Refusal {
+    use RegistrationError::*;
+    const UNREACHABLE: &str = "The tool could not read your LMS's OpenID configuration. Check that the LMS is reachable from the internet over https, then start the registration again from the LMS.";
+    const INVALID: &str = "Your LMS's OpenID configuration lacks what LTI Dynamic Registration needs (issuer, authorization, token, key set and registration endpoints, and the LTI platform configuration). Check that the LMS supports LTI Advantage dynamic registration, or register the tool by hand with the values from `ltictl config`.";
+    const NOT_COMPLETED: &str = "Your LMS did not complete the registration. Try again in a few minutes from the LMS; if it persists, register the tool by hand with the values from `ltictl config`.";
+    let (status, code, advice) = match error {
+        MissingConfigurationUrl => (
+            400,
+            "MISSING_OPENID_CONFIGURATION",
+            "This is the tool's LTI Dynamic Registration URL. Do not open it directly: paste it into your LMS's dynamic registration (LTI Advantage) form, and the LMS will open it for you.",
+        ),
+        UnusableUrl { .. } => (
+            400,
+            "UNUSABLE_PLATFORM_URL",
+            "Your LMS gave the tool a configuration or endpoint URL it cannot use (it must be an https:// URL). Check the LMS's public URL (wwwroot) setting, then start the registration again from the LMS.",
+        ),
+        ConfigurationUnreachable(_) | ConfigurationStatus(_) => {
+            (502, "CONFIGURATION_UNREACHABLE", UNREACHABLE)
+        }
+        ConfigurationInvalid(_) | MissingField(_) => (502, "CONFIGURATION_INVALID", INVALID),
+        IssuerMismatch { .. } => (
+            400,
+            "ISSUER_MISMATCH",
+            "Your LMS's issuer does not match the address its configuration came from, so the tool cannot trust it. Check the LMS's issuer / public URL setting, then start again; or register the tool by hand.",
+        ),
+        TokenRefused(_) => (
+            400,
+            "REGISTRATION_TOKEN_REFUSED",
+            "Your LMS refused the registration token: it has expired or was used already. Start the registration again from the LMS to get a fresh one.",
+        ),
+        RegistrationRefused { .. } => (
+            400,
+            "REGISTRATION_REFUSED",
+            "Your LMS refused the tool's registration. Check the LMS's log for the reason, then start again, or register the tool by hand with the values from `ltictl config`.",
+        ),
+        RegistrationFailed(_) | RegistrationUnreachable(_) => {
+            (502, "REGISTRATION_FAILED", NOT_COMPLETED)
+        }
+        ResponseInvalid(_) => (502, "REGISTRATION_RESPONSE_INVALID", NOT_COMPLETED),
+        AlreadyRegistered { .. } => (
+            409,
+            "ALREADY_REGISTERED",
+            "This LMS registration (issuer and client id) is already known to the tool, so nothing was changed. Remove the duplicate tool in your LMS; the tool's operator can see the existing one with `ltictl platform list`.",
+        ),
+        UnknownPending => (
+            410,
+            "REGISTRATION_EXPIRED",
+            "This confirmation has expired or was already used. Start the registration again from your LMS.",
+        ),
+        CrossSiteConfirmation => (
+            403,
+            "CROSS_SITE_CONFIRMATION",
+            "The confirmation did not come from the tool's own page. Start the registration again from your LMS.",
+        ),
+        Store(_) => (
+            503,
+            "TEMPORARILY_UNAVAILABLE",
+            "The tool cannot save registrations right now. Try again in a few minutes; if it persists, tell the tool's operator.",
+        ),
+    };
+    Refusal {
+        status,
+        code,
+        heading: NOT_REGISTERED,
+        advice,
+    }
+}
+
+/// A 503 in `flow`.
+fn unavailable_refusal(flow: Flow) -> Refusal {
+    let (heading, advice) = match flow {
+        Flow::Login => (
+            UNAVAILABLE,
+            "The tool cannot start launches right now. Try again in a few minutes.",
+        ),
+        Flow::Launch => (UNAVAILABLE, CANNOT_LAUNCH_NOW),
+        Flow::DeepLink => (
+            UNAVAILABLE,
+            "The tool cannot add activities right now. Try again in a few minutes; if it persists, tell your LMS administrator.",
+        ),
+        Flow::Views => (
+            "The tool cannot reach its data right now",
+            "Try again in a minute; tell your administrator if it persists.",
+        ),
+        Flow::Register => (
+            UNAVAILABLE,
+            "The tool cannot save registrations right now. Try again in a few minutes; if it persists, tell the tool's operator.",
+        ),
+        Flow::Api => (
+            UNAVAILABLE,
+            "the tool cannot reach its storage right now; try again in a minute, and tell your administrator if it persists",
+        ),
+    };
+    let code = match flow {
+        Flow::Api => "temporarily_unavailable",
+        Flow::Login | Flow::Launch | Flow::DeepLink | Flow::Views | Flow::Register => {
+            "TEMPORARILY_UNAVAILABLE"
+        }
+    };
+    Refusal {
+        status: 503,
+        code,
+        heading,
+        advice,
+    }
+}
+
+/// Answers `error` on `surface`, after writing its one log line: `error` level when the tool
+/// or a platform is failing (5xx), `info` when the caller's request was refused. The log line
+/// carries the request id, the reason code and the detail (which names the rule, never a
+/// token, a secret or personal data); the body carries the code, the advice and the request
+/// id only.
+pub fn respond(error: &WebError, request_id: &str, surface: Surface) -> Response<Body> {
+    let refusal = error.refusal();
+    if refusal.status >= 500 {
+        tracing::error!(request_id, code = refusal.code, detail = %error, "request failed");
+    } else {
+        tracing::info!(request_id, code = refusal.code, detail = %error, "request refused");
+    }
+    match surface {
+        Surface::Page => error_page(
+            refusal.status,
+            refusal.heading,
+            refusal.advice,
+            &refusal.code.to_ascii_uppercase(),
+            request_id,
+        ),
+        Surface::Json => {
+            let message = match error {
+                WebError::MethodNotAllowed(allowed) => {
+                    format!("this endpoint accepts {allowed} only")
+                }
+                _ => refusal.advice.to_owned(),
+            };
+            ApiError::new(refusal.status, refusal.code, message).into_response(request_id)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusal_status_follows_the_class() {
+        let status = |error: LaunchError| WebError::Launch(error).refusal().status;
+        assert_eq!(status(LaunchError::MissingToken), 400);
+        assert_eq!(status(LaunchError::BadSignature), 401);
+        assert_eq!(status(LaunchError::PlatformDisabled), 403);
+        assert_eq!(
+            status(LaunchError::Store(StoreError::Corrupt("x".into()))),
+            503
+        );
+    }
+
+    #[test]
+    fn refusal_key_set_down_is_503_and_unknown_kid_is_401() {
+        let down = WebError::Launch(LaunchError::Key(KeyLookupError::KeySetUnavailable {
+            url: "https://platform.example/jwks".into(),
+            reason: "timed out".into(),
+        }));
+        assert_eq!(down.refusal().status, 503);
+        assert_eq!(down.refusal().code, "PLATFORM_KEYS_UNAVAILABLE");
+        let unknown = WebError::Launch(LaunchError::Key(KeyLookupError::UnknownKid("k".into())));
+        assert_eq!(unknown.refusal().status, 401);
+        assert_eq!(unknown.refusal().code, "UNKNOWN_KEY");
+    }
+
+    #[test]
+    fn refusal_deep_link_request_keeps_the_launch_codes_under_its_own_heading() {
+        let error = WebError::DeepLinkRequest(LaunchError::NonceReplayed);
+        let refusal = error.refusal();
+        assert_eq!(
+            (refusal.status, refusal.code, refusal.heading),
+            (401, "LAUNCH_REPLAYED", REQUEST_REFUSED)
+        );
+    }
+
+    #[test]
+    fn respond_method_not_allowed_on_a_page_is_html_and_in_an_api_is_json() {
+        let page = respond(&WebError::MethodNotAllowed("POST"), "r-1", Surface::Page);
+        assert_eq!(page.status(), 405);
+        assert!(
+            page.headers()[http::header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let json = respond(&WebError::MethodNotAllowed("POST"), "r-1", Surface::Json);
+        assert_eq!(json.status(), 405);
+        assert_eq!(
+            json.headers()[http::header::CONTENT_TYPE],
+            "application/json"
+        );
+        let Body::Text(text) = json.body() else {
+            panic!("text body")
+        };
+        assert!(text.contains("\"method_not_allowed\""), "{text}");
+        assert!(text.contains("accepts POST only"), "{text}");
+    }
+
+    #[test]
+    fn respond_never_shows_the_detail() {
+        let error = WebError::unavailable(Flow::Launch, "cannot read", &"table lti-prod missing");
+        let page = respond(&error, "r-2", Surface::Page);
+        let Body::Text(text) = page.body() else {
+            panic!("text body")
+        };
+        assert!(!text.contains("lti-prod"), "{text}");
+        assert!(text.contains("r-2"));
+    }
+}

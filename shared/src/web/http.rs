@@ -47,21 +47,11 @@ pub fn origin_guard(req: &Request, expected: Option<&OriginSecret>) -> Option<Re
     if verified {
         return None;
     }
-    let request_id = request_id(req);
-    tracing::info!(
-        %request_id,
-        path = req.uri().path(),
-        "refused a request that did not come through the public origin"
-    );
-    Some(
-        ApiError::new(
-            403,
-            "use_public_url",
-            "this address is internal to the tool; use the tool's public URL (the one your \
-             platform administrator registered) instead",
-        )
-        .into_response(&request_id),
-    )
+    Some(crate::web::error::respond(
+        &crate::web::error::WebError::NotPublicOrigin,
+        &request_id(req),
+        crate::web::error::Surface::Json,
+    ))
 }
 
 /// A new random request id, for requests that arrive without one.
@@ -203,27 +193,6 @@ pub fn error_page(
             request_id,
         }),
     )
-}
-
-/// The error page for an id_token the verifier refused (LTI 1.3 launches and deep linking
-/// requests), with the status of the error's class and the reason code, under `heading`. The
-/// refusal is logged with its reason: as `"<what> failed"` at error level when the tool or the
-/// platform is failing (5xx), else as `"<what> refused"`. The detail names the rule; it never
-/// contains the token or personal data.
-pub fn launch_refused(
-    error: &crate::lti13::launch::LaunchError,
-    request_id: &str,
-    what: &str,
-    heading: &str,
-) -> Response<Body> {
-    let status = error.class().status();
-    let id = request_id;
-    if status >= 500 {
-        tracing::error!(request_id = id, code = error.code(), detail = %error, "{what} failed");
-    } else {
-        tracing::info!(request_id = id, code = error.code(), detail = %error, "{what} refused");
-    }
-    error_page(status, heading, error.advice(), error.code(), request_id)
 }
 
 /// A `302 Found` redirect.
