@@ -93,7 +93,9 @@ async fn aws() -> Aws {
     let lineitem = ags.add_line_item("c", json!({"label": "Quiz", "scoreMaximum": 10}));
     let clock = Arc::new(SystemClock);
     let deliverer = Arc::new(Deliverer::new(DelivererParts {
-        store: store.clone(),
+        registry: store.clone(),
+        records: store.clone(),
+        outbox: store.clone(),
         keys: key_store.clone(),
         services: Arc::new(GradeServices::new(
             Arc::new(AgsClient::new(store.clone(), clock.clone()).unwrap()),

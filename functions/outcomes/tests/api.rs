@@ -69,7 +69,9 @@ async fn rig() -> Rig {
     key_store.save_signing_keys(&keys).await.unwrap();
     let clock = Arc::new(FixedClock::new(NOW));
     let deliverer = Arc::new(Deliverer::new(DelivererParts {
-        store: store.clone(),
+        registry: store.clone(),
+        records: store.clone(),
+        outbox: store.clone(),
         keys: key_store.clone(),
         services: Arc::new(GradeServices::new(
             Arc::new(AgsClient::new(store.clone(), clock.clone()).unwrap()),

@@ -107,7 +107,9 @@ impl Backend {
         let failure = |e: &dyn std::fmt::Display| CliError::Failure(e.to_string());
         let timeout = policy.request_timeout;
         Ok(Arc::new(Deliverer::new(DelivererParts {
-            store: self.store.clone(),
+            registry: self.store.clone(),
+            records: self.store.clone(),
+            outbox: self.store.clone(),
             keys: self.keys.clone(),
             services: Arc::new(GradeServices::new(
                 Arc::new(

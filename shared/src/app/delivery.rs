@@ -28,7 +28,10 @@ use crate::domain::model::{Attempt, PassbackPolicy, PlatformScope, ResourceLink}
 use crate::domain::outbox::{Delivery, DeliveryStatus, DeliveryTarget, DeliveryTry};
 use crate::domain::score::{Score, truncate_to_millis};
 use crate::lti13::ags::AgsError;
-use crate::ports::{KeyStore, PlatformServices, RetryQueue, ServiceError, Store, StoreError};
+use crate::ports::{
+    KeyStore, LaunchRecords, Outbox, PlatformRegistry, PlatformServices, RetryQueue, ServiceError,
+    StoreError,
+};
 
 /// How deliveries are retried.
 #[derive(Debug, Clone)]
@@ -123,7 +126,9 @@ pub enum ChannelRun {
 /// Sends grades: the outcomes function's core, shared by the score API, the queue consumer,
 /// `ltictl serve`'s retry loop and `ltictl outcomes replay`.
 pub struct Deliverer {
-    store: Arc<dyn Store>,
+    registry: Arc<dyn PlatformRegistry>,
+    records: Arc<dyn LaunchRecords>,
+    outbox: Arc<dyn Outbox>,
     keys: Arc<dyn KeyStore>,
     services: Arc<dyn PlatformServices>,
     queue: Arc<dyn RetryQueue>,
@@ -141,8 +146,12 @@ impl std::fmt::Debug for Deliverer {
 
 /// The parts a [`Deliverer`] is built from.
 pub struct DelivererParts {
-    /// Registrations, records and the outbox.
-    pub store: Arc<dyn Store>,
+    /// Registrations (to sign AGS token requests for the right platform).
+    pub registry: Arc<dyn PlatformRegistry>,
+    /// Resource links and attempts (line items found or created are kept on the link).
+    pub records: Arc<dyn LaunchRecords>,
+    /// Scores waiting for delivery, their channels and history.
+    pub outbox: Arc<dyn Outbox>,
     /// The tool's keys and LTI 1.1 secrets.
     pub keys: Arc<dyn KeyStore>,
     /// The platforms' grade services (AGS and Basic Outcomes; the adapter's token cache
@@ -164,7 +173,9 @@ impl Deliverer {
     /// A deliverer from its parts.
     pub fn new(parts: DelivererParts) -> Self {
         Self {
-            store: parts.store,
+            registry: parts.registry,
+            records: parts.records,
+            outbox: parts.outbox,
             keys: parts.keys,
             services: parts.services,
             queue: parts.queue,
@@ -218,7 +229,7 @@ impl Deliverer {
         let mut to_send = score.clone();
         if link.grading.passback == PassbackPolicy::Best {
             let others = self
-                .store
+                .records
                 .attempts_of_user_on_resource_link(
                     &attempt.key.scope,
                     &attempt.key.resource_link_id,
@@ -234,7 +245,7 @@ impl Deliverer {
         let channel = crate::domain::outbox::channel_of(&attempt.key);
         let mut stamp = truncate_to_millis(self.clock.now());
         for _ in 0..8 {
-            if let Some(last) = self.store.last_score_time(&channel).await?
+            if let Some(last) = self.outbox.last_score_time(&channel).await?
                 && last >= stamp
             {
                 stamp = last + time::Duration::milliseconds(1);
@@ -262,13 +273,13 @@ impl Deliverer {
                 delivered_at: None,
                 history: Vec::new(),
             };
-            match self.store.submit_score(&scored, &delivery).await {
+            match self.outbox.submit_score(&scored, &delivery).await {
                 Ok(()) => {
                     if let Err(error) = self.deliver_channel(&channel).await {
                         // Recorded and due: the retry path will send it.
                         tracing::warn!(%error, delivery = %delivery.id, "immediate delivery failed");
                     }
-                    return Ok(self.store.delivery(&delivery.id).await?.unwrap_or(delivery));
+                    return Ok(self.outbox.delivery(&delivery.id).await?.unwrap_or(delivery));
                 }
                 Err(StoreError::AlreadyExists(_)) => {
                     stamp += time::Duration::milliseconds(1);
@@ -285,7 +296,7 @@ impl Deliverer {
     /// Delivers one delivery's channel (from a queue message or the retry loop). A delivery
     /// that is no longer pending is left alone, so a repeated message is harmless.
     pub async fn deliver(&self, id: &DeliveryId) -> Result<ChannelRun, StoreError> {
-        let Some(delivery) = self.store.delivery(id).await? else {
+        let Some(delivery) = self.outbox.delivery(id).await? else {
             tracing::warn!(delivery = %id, "a queued delivery does not exist; dropping it");
             return Ok(ChannelRun::Processed);
         };
@@ -321,21 +332,21 @@ impl Deliverer {
         // this deliverer, and must not both hold a channel.
         let owner = uuid::Uuid::new_v4().to_string();
         if !self
-            .store
+            .outbox
             .lease_channel(channel, &owner, until, now)
             .await?
         {
             return Ok(ChannelRun::Busy);
         }
         let result = self.run_channel(channel).await;
-        if let Err(error) = self.store.release_channel(channel, &owner).await {
+        if let Err(error) = self.outbox.release_channel(channel, &owner).await {
             tracing::warn!(%error, "a channel lease could not be released; it will expire");
         }
         result.map(|()| ChannelRun::Processed)
     }
 
     async fn run_channel(&self, channel: &str) -> Result<(), StoreError> {
-        for mut delivery in self.store.pending_in_channel(channel).await? {
+        for mut delivery in self.outbox.pending_in_channel(channel).await? {
             let now = self.clock.now();
             if delivery.next_try_at > now {
                 // An earlier grade is waiting for its retry: later ones wait behind it.
@@ -354,7 +365,7 @@ impl Deliverer {
                         http_status: None,
                         error: note,
                     });
-                    self.store.update_delivery(&delivery).await?;
+                    self.outbox.update_delivery(&delivery).await?;
                     true
                 }
                 TryOutcome::Failed(error, status) => {
@@ -366,7 +377,7 @@ impl Deliverer {
                         error: Some(error.clone()),
                     });
                     delivery.last_error = Some(error);
-                    self.store.update_delivery(&delivery).await?;
+                    self.outbox.update_delivery(&delivery).await?;
                     tracing::warn!(delivery = %delivery.id, ?status, "grade refused by the platform");
                     true
                 }
@@ -380,7 +391,7 @@ impl Deliverer {
                     delivery.last_error = Some(error);
                     if delivery.tries >= self.policy.max_tries {
                         delivery.status = DeliveryStatus::Dead;
-                        self.store.update_delivery(&delivery).await?;
+                        self.outbox.update_delivery(&delivery).await?;
                         tracing::error!(delivery = %delivery.id, tries = delivery.tries, "grade delivery is dead; replay it with ltictl outcomes replay");
                         if let Err(error) = self.queue.dead_letter(&delivery.id).await {
                             tracing::error!(%error, delivery = %delivery.id, "could not dead-letter");
@@ -389,7 +400,7 @@ impl Deliverer {
                     } else {
                         let delay = self.policy.backoff(delivery.tries, retry_after);
                         delivery.next_try_at = now + to_time(delay);
-                        self.store.update_delivery(&delivery).await?;
+                        self.outbox.update_delivery(&delivery).await?;
                         tracing::info!(delivery = %delivery.id, tries = delivery.tries, delay_ms = delay.as_millis() as u64, "grade delivery will be retried");
                         self.schedule(&delivery.id, delay).await;
                         false
@@ -480,7 +491,7 @@ impl Deliverer {
             })
         };
         let registration = self
-            .store
+            .registry
             .platform(issuer, client_id)
             .await
             .map_err(store_error)?
@@ -533,7 +544,7 @@ impl Deliverer {
         }
         let key = &delivery.attempt;
         let link = self
-            .store
+            .records
             .resource_link(&key.scope, &key.resource_link_id)
             .await;
         if let Ok(Some(mut link)) = link
@@ -541,7 +552,7 @@ impl Deliverer {
             && ags.lineitem.is_none()
         {
             ags.lineitem = Some(found.to_owned());
-            if let Err(error) = self.store.put_resource_link(&link).await {
+            if let Err(error) = self.records.put_resource_link(&link).await {
                 tracing::warn!(%error, "the found line item could not be kept on the link");
             }
         }
@@ -550,7 +561,7 @@ impl Deliverer {
     /// Sends every pending delivery that is due (the local retry loop; also a safety sweep).
     /// Returns how many channels were processed.
     pub async fn sweep(&self, limit: usize) -> Result<usize, StoreError> {
-        let due = self.store.due_deliveries(self.clock.now(), limit).await?;
+        let due = self.outbox.due_deliveries(self.clock.now(), limit).await?;
         let mut channels: Vec<String> = due.iter().map(Delivery::channel).collect();
         channels.sort();
         channels.dedup();
@@ -566,7 +577,7 @@ impl Deliverer {
     /// Makes a failed or dead delivery pending again and delivers it (operators' replay).
     /// Returns the delivery as it then stands; `None` if there is no such delivery.
     pub async fn replay(&self, id: &DeliveryId) -> Result<Option<Delivery>, StoreError> {
-        let Some(mut delivery) = self.store.delivery(id).await? else {
+        let Some(mut delivery) = self.outbox.delivery(id).await? else {
             return Ok(None);
         };
         if matches!(
@@ -583,7 +594,7 @@ impl Deliverer {
                 http_status: None,
                 error: None,
             });
-            self.store.update_delivery(&delivery).await?;
+            self.outbox.update_delivery(&delivery).await?;
             if let Err(error) = self.queue.forget_dead(std::slice::from_ref(id)).await {
                 tracing::warn!(%error, "the dead-letter message could not be removed");
             }
@@ -591,7 +602,7 @@ impl Deliverer {
                 self.schedule(id, self.policy.busy_retry).await;
             }
         }
-        self.store.delivery(id).await
+        self.outbox.delivery(id).await
     }
 }
 

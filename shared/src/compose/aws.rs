@@ -109,7 +109,9 @@ pub fn deliverer(aws: &Aws) -> Result<(Arc<Deliverer>, Arc<AgsClient>), lambda_h
     let clock = aws.clock();
     let ags = Arc::new(AgsClient::new(store.clone(), clock.clone())?);
     let deliverer = Arc::new(Deliverer::new(DelivererParts {
-        store,
+        registry: store.clone(),
+        records: store.clone(),
+        outbox: store,
         keys: aws.keys()?,
         services: Arc::new(GradeServices::new(
             ags.clone(),

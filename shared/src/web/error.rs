@@ -457,7 +457,14 @@ pub fn respond(error: &WebError, request_id: &str, surface: Surface) -> Response
                 WebError::MethodNotAllowed(allowed) => {
                     format!("this endpoint accepts {allowed} only")
                 }
-                _ => refusal.advice.to_owned(),
+                WebError::Launch(_)
+                | WebError::DeepLinkRequest(_)
+                | WebError::Lti11(_)
+                | WebError::Login(_)
+                | WebError::Registration(_)
+                | WebError::Unavailable { .. }
+                | WebError::NotFound
+                | WebError::NotPublicOrigin => refusal.advice.to_owned(),
             };
             ApiError::new(refusal.status, refusal.code, message).into_response(request_id)
         }
