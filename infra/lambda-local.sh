@@ -12,10 +12,10 @@ Usage: infra/lambda-local.sh [--port PORT] [--keep-running]
   2. starts moto on a free loopback port and creates the table, secret and queues
      (infra/local_aws.py);
   3. starts `cargo lambda watch` on 127.0.0.1:PORT (default: a free port) with the
-     functions' environment pointing at moto; it routes /login, /launch, /activity, /jwks,
-     /.well-known/jwks.json and /outcomes to the function binaries
-     ([workspace.metadata.lambda.watch.router] in Cargo.toml), the same paths
-     `ltictl serve` answers on;
+     functions' environment pointing at moto; it routes every path of the route table
+     (shared/src/web/routes.rs) to its function binary
+     ([workspace.metadata.lambda.watch.router] in Cargo.toml, checked against the table by
+     shared/tests/routes.rs), the same paths `ltictl serve` answers on;
   4. runs tests/tests/lambda_local.rs: a fake LTI 1.3 platform logs a learner in and
      launches through the login and launch functions, and the activity posts a score to the
      outcomes function, which delivers it to a loopback AGS platform (AGS checks the tool's
@@ -120,7 +120,7 @@ if ((KEEP)); then
     cat <<EOF
 
 Running until Ctrl-C:
-  $LAMBDA_LOCAL_URL/jwks   /login   /launch   /activity   /outcomes
+  $LAMBDA_LOCAL_URL/jwks /login /launch /activity /deep-link /outcomes /views /register
   moto at $AWS_ENDPOINT_URL (table and secret $LTI_TABLE)
 EOF
     wait "$WATCH_PID" || true

@@ -279,7 +279,11 @@ impl Deliverer {
                         // Recorded and due: the retry path will send it.
                         tracing::warn!(%error, delivery = %delivery.id, "immediate delivery failed");
                     }
-                    return Ok(self.outbox.delivery(&delivery.id).await?.unwrap_or(delivery));
+                    return Ok(self
+                        .outbox
+                        .delivery(&delivery.id)
+                        .await?
+                        .unwrap_or(delivery));
                 }
                 Err(StoreError::AlreadyExists(_)) => {
                     stamp += time::Duration::milliseconds(1);

@@ -7,7 +7,6 @@
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
-
 /// The id that ties a response to its log lines: Lambda's invocation id, else the function
 /// URL event's own request id, else (locally) a fresh one.
 pub fn request_id(req: &Request) -> String {
