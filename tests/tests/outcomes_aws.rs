@@ -245,15 +245,16 @@ impl Aws {
         }
     }
 
-    /// Receives what is on `queue` (waiting up to a second) and deletes it, as the Lambda
-    /// event source does; returns the messages as the SQS event the function gets.
+    /// Receives what is on `queue` (waiting up to three seconds: retry delays are whole
+    /// seconds, rounded up) and deletes it, as the Lambda event source does; returns the
+    /// messages as the SQS event the function gets.
     async fn take(&self, queue: &str) -> SqsEvent {
         let output = self
             .sqs
             .receive_message()
             .queue_url(queue)
             .max_number_of_messages(10)
-            .wait_time_seconds(1)
+            .wait_time_seconds(3)
             .send()
             .await
             .unwrap();

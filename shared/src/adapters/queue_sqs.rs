@@ -59,7 +59,7 @@ impl SqsQueue {
             delivery_id: id.clone(),
         })
         .map_err(|e| QueueError(e.to_string()))?;
-        let seconds = i32::try_from(delay.min(MAX_DELAY).as_secs()).unwrap_or(900);
+        let seconds = delay_seconds(delay);
         self.client
             .send_message()
             .queue_url(url)
@@ -121,6 +121,14 @@ impl SqsQueue {
     }
 }
 
+/// An SQS `DelaySeconds` for `delay`: whole seconds, **rounded up** so a retry message never
+/// arrives before its delivery is due, and at most [`MAX_DELAY`] (SQS's limit).
+pub fn delay_seconds(delay: Duration) -> i32 {
+    let delay = delay.min(MAX_DELAY);
+    let whole = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+    i32::try_from(whole).unwrap_or(i32::MAX)
+}
+
 #[async_trait]
 impl RetryQueue for SqsQueue {
     async fn schedule(&self, id: &DeliveryId, delay: Duration) -> Result<(), QueueError> {
@@ -145,5 +153,20 @@ impl RetryQueue for SqsQueue {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delay_seconds_rounds_up_and_caps() {
+        assert_eq!(delay_seconds(Duration::ZERO), 0);
+        assert_eq!(delay_seconds(Duration::from_millis(1)), 1);
+        assert_eq!(delay_seconds(Duration::from_millis(400)), 1);
+        assert_eq!(delay_seconds(Duration::from_millis(1_000)), 1);
+        assert_eq!(delay_seconds(Duration::from_millis(1_001)), 2);
+        assert_eq!(delay_seconds(Duration::from_secs(3_600)), 900);
     }
 }

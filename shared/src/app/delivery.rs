@@ -308,8 +308,10 @@ impl Deliverer {
             return Ok(ChannelRun::Processed);
         }
         let now = self.clock.now();
-        if delivery.next_try_at > now + time::Duration::seconds(1) {
-            // Woken early (SQS delays top out at 15 minutes): wait the rest.
+        if delivery.next_try_at > now {
+            // Woken early: SQS delays top out at 15 minutes, and a message can arrive a
+            // moment before the delivery is due. Wait the rest; the channel run would skip a
+            // delivery that is not due yet, and nothing else would wake it.
             let rest = (delivery.next_try_at - now).unsigned_abs();
             self.schedule(id, rest).await;
             return Ok(ChannelRun::Processed);
