@@ -510,15 +510,16 @@ pub trait PlatformServices: Send + Sync {
     ) -> Result<(), ServiceError>;
 }
 
+/// What the course views, the CSV export and the score API read: launch records (links,
+/// attempts, users, contexts) and the grade outbox. Narrower than [`Store`]: no
+/// registrations, consumers, catalog or lifecycle.
+pub trait CourseRecords: LaunchRecords + Outbox {}
+
+impl<T> CourseRecords for T where T: LaunchRecords + Outbox + ?Sized {}
+
 /// The storage ports, implemented together by each store adapter.
 pub trait Store:
-    PlatformRegistry
-    + ConsumerRegistry
-    + LaunchRecords
-    + ExpiringItems
-    + Outbox
-    + Catalog
-    + DataLifecycle
+    PlatformRegistry + ConsumerRegistry + CourseRecords + ExpiringItems + Catalog + DataLifecycle
 {
 }
 

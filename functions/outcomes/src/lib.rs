@@ -25,7 +25,7 @@ use lti_shared::domain::outbox::Delivery;
 use lti_shared::domain::score::ScoreInput;
 use lti_shared::domain::tool::ToolUrls;
 use lti_shared::lti13::session::{self, SessionClaims, SessionError};
-use lti_shared::ports::{KeyStore, Store};
+use lti_shared::ports::{CourseRecords, KeyStore};
 use lti_shared::web::http::{ApiError, json_response, request_id};
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +37,7 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// The handler, holding the ports it uses.
 pub struct Outcomes {
     deliverer: Arc<Deliverer>,
-    store: Arc<dyn Store>,
+    records: Arc<dyn CourseRecords>,
     keys: Arc<dyn KeyStore>,
     clock: Arc<dyn Clock>,
     tool: ToolUrls,
@@ -189,14 +189,14 @@ impl Outcomes {
     /// A handler over its ports.
     pub fn new(
         deliverer: Arc<Deliverer>,
-        store: Arc<dyn Store>,
+        records: Arc<dyn CourseRecords>,
         keys: Arc<dyn KeyStore>,
         clock: Arc<dyn Clock>,
         tool: ToolUrls,
     ) -> Self {
         Self {
             deliverer,
-            store,
+            records,
             keys,
             clock,
             tool,
@@ -337,7 +337,7 @@ impl Outcomes {
             Refusal::from(ApiError::unavailable())
         };
         let attempt = self
-            .store
+            .records
             .attempt(&key)
             .await
             .map_err(unavailable)?
@@ -349,7 +349,7 @@ impl Outcomes {
                 )
             })?;
         let link = self
-            .store
+            .records
             .resource_link(&key.scope, &key.resource_link_id)
             .await
             .map_err(unavailable)?
@@ -409,7 +409,7 @@ impl Outcomes {
         let key = Self::attempt_key(claims)?;
         let delivery_id = DeliveryId::parse(rest).map_err(|_| not_found())?;
         let delivery = self
-            .store
+            .records
             .delivery(&delivery_id)
             .await
             .map_err(|error| {

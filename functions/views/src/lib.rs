@@ -26,7 +26,9 @@ use lti_shared::domain::roles::RoleMap;
 use lti_shared::domain::tool::{ToolUrls, VIEWS_PATH};
 use lti_shared::lti13::ags::Member;
 use lti_shared::lti13::session::{self, SessionClaims, SessionError};
-use lti_shared::ports::{ItemKind, KeyStore, Store, StoreError};
+use lti_shared::ports::{
+    CourseRecords, DataLifecycle, ExpiringItems, ItemKind, KeyStore, PlatformRegistry, StoreError,
+};
 use lti_shared::web::error::{Flow, Surface, WebError, respond};
 use lti_shared::web::http::{html_response, param, params, request_id, response};
 use lti_shared::web::pages::views::{LearnerView, RosterRow, RosterView, Row, StaffView, Stats};
@@ -38,7 +40,10 @@ pub const ROSTER_CACHE: time::Duration = time::Duration::minutes(10);
 
 /// The handler, holding the ports it uses.
 pub struct Views {
-    store: Arc<dyn Store>,
+    records: Arc<dyn CourseRecords>,
+    items: Arc<dyn ExpiringItems>,
+    registry: Arc<dyn PlatformRegistry>,
+    lifecycle: Arc<dyn DataLifecycle>,
     keys: Arc<dyn KeyStore>,
     deliverer: Arc<Deliverer>,
     ags: Arc<AgsClient>,
@@ -132,22 +137,38 @@ fn row(line: &AttemptLine) -> Row {
     }
 }
 
+/// The ports the course views use (their union is the views function's IAM policy).
+pub struct ViewsParts {
+    /// Links, attempts, users, contexts and grade deliveries.
+    pub records: Arc<dyn CourseRecords>,
+    /// The roster cache.
+    pub items: Arc<dyn ExpiringItems>,
+    /// Registrations (the roster is read with the platform's credentials).
+    pub registry: Arc<dyn PlatformRegistry>,
+    /// The CSV export's reads across a course (links of a context, deliveries of an attempt).
+    pub lifecycle: Arc<dyn DataLifecycle>,
+    /// The signing keys (session check, client assertions).
+    pub keys: Arc<dyn KeyStore>,
+    /// Resends go through the grade deliverer.
+    pub deliverer: Arc<Deliverer>,
+    /// The roster is read with the AGS/NRPS client (and its token cache).
+    pub ags: Arc<AgsClient>,
+    /// Now.
+    pub clock: Arc<dyn Clock>,
+}
+
 impl Views {
-    /// A handler over its ports.
-    pub fn new(
-        store: Arc<dyn Store>,
-        keys: Arc<dyn KeyStore>,
-        deliverer: Arc<Deliverer>,
-        ags: Arc<AgsClient>,
-        clock: Arc<dyn Clock>,
-        tool: ToolUrls,
-    ) -> Self {
+    /// A handler over its ports, publishing URLs under `tool`.
+    pub fn new(parts: ViewsParts, tool: ToolUrls) -> Self {
         Self {
-            store,
-            keys,
-            deliverer,
-            ags,
-            clock,
+            records: parts.records,
+            items: parts.items,
+            registry: parts.registry,
+            lifecycle: parts.lifecycle,
+            keys: parts.keys,
+            deliverer: parts.deliverer,
+            ags: parts.ags,
+            clock: parts.clock,
             tool,
         }
     }
@@ -222,7 +243,7 @@ impl Views {
     /// The resource's and course's titles.
     async fn titles(&self, claims: &SessionClaims) -> Result<(String, String), StoreError> {
         let link = self
-            .store
+            .records
             .resource_link(&claims.platform, &claims.resource_link_id)
             .await?;
         let resource = link
@@ -230,7 +251,7 @@ impl Views {
             .unwrap_or_else(|| claims.resource_link_id.to_string());
         let course = match &claims.context_id {
             Some(context) => self
-                .store
+                .records
                 .context(&claims.platform, context)
                 .await?
                 .and_then(|c| c.title.or(c.label))
@@ -248,7 +269,7 @@ impl Views {
         id: &str,
     ) -> Response<Body> {
         let lines = match lti_shared::app::views::resource_lines(
-            self.store.as_ref(),
+            self.records.as_ref(),
             &claims.platform,
             &claims.resource_link_id,
         )
@@ -263,7 +284,7 @@ impl Views {
         };
         let roster = match (&claims.context_id, claims.deployment_id.is_some()) {
             (Some(context), true) => self
-                .store
+                .records
                 .context(&claims.platform, context)
                 .await
                 .ok()
@@ -313,7 +334,7 @@ impl Views {
             );
         };
         let lines = match lti_shared::app::views::learner_lines(
-            self.store.as_ref(),
+            self.records.as_ref(),
             &claims.platform,
             &claims.resource_link_id,
             user,
@@ -341,7 +362,8 @@ impl Views {
         let selection =
             lti_shared::app::export::Selection::ResourceLink(claims.resource_link_id.clone());
         let rows = match lti_shared::app::export::attempt_rows(
-            self.store.as_ref(),
+            self.records.as_ref(),
+            self.lifecycle.as_ref(),
             &claims.platform,
             &selection,
         )
@@ -383,7 +405,7 @@ impl Views {
         id: &str,
     ) -> Response<Body> {
         let lines = match lti_shared::app::views::resource_lines(
-            self.store.as_ref(),
+            self.records.as_ref(),
             &claims.platform,
             &claims.resource_link_id,
         )
@@ -424,7 +446,7 @@ impl Views {
             if let Err(error) = result {
                 return unavailable(id, &error);
             }
-            if let Ok(Some(d)) = self.store.delivery(target).await
+            if let Ok(Some(d)) = self.records.delivery(target).await
                 && d.status == DeliveryStatus::Delivered
             {
                 delivered += 1;
@@ -464,7 +486,7 @@ impl Views {
         let Some(context) = &claims.context_id else {
             return no_roster();
         };
-        let memberships_url = match self.store.context(&claims.platform, context).await {
+        let memberships_url = match self.records.context(&claims.platform, context).await {
             Ok(Some(c)) => match c.memberships_url {
                 Some(url) => url,
                 None => return no_roster(),
@@ -481,7 +503,7 @@ impl Views {
         let cached = if refresh {
             None
         } else {
-            self.store
+            self.items
                 .item(ItemKind::Roster, &cache_key, now)
                 .await
                 .ok()
@@ -497,7 +519,7 @@ impl Views {
                 Ok(members) => {
                     if let Ok(text) = serde_json::to_string(&(now.unix_timestamp(), &members))
                         && let Err(error) = self
-                            .store
+                            .items
                             .put_item(ItemKind::Roster, &cache_key, &text, now + ROSTER_CACHE)
                             .await
                     {
@@ -518,7 +540,7 @@ impl Views {
             },
         };
         let lines = match lti_shared::app::views::resource_lines(
-            self.store.as_ref(),
+            self.records.as_ref(),
             &claims.platform,
             &claims.resource_link_id,
         )
@@ -529,7 +551,7 @@ impl Views {
         };
         let role_map = match &claims.platform {
             lti_shared::domain::model::PlatformScope::Lti13 { issuer, client_id } => self
-                .store
+                .registry
                 .platform(issuer, client_id)
                 .await
                 .ok()
@@ -588,7 +610,7 @@ impl Views {
             return Err("LTI 1.1 launches carry no roster service".into());
         };
         let registration = self
-            .store
+            .registry
             .platform(issuer, client_id)
             .await
             .map_err(|e| e.to_string())?

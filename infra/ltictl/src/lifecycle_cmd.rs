@@ -282,7 +282,7 @@ pub(crate) async fn attempts(
             ));
         }
     };
-    let rows = attempt_rows(&*backend.store, &scope, &selection).await?;
+    let rows = attempt_rows(&*backend.store, &*backend.store, &scope, &selection).await?;
     if rows.is_empty() {
         let exists = match &selection {
             Selection::ResourceLink(link) => {

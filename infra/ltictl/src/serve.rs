@@ -34,7 +34,7 @@ use outcomes::Outcomes;
 use register::{Register, RegisterOptions};
 use tokio::net::TcpListener;
 use url::Url;
-use views::Views;
+use views::{Views, ViewsParts};
 
 use crate::CliError;
 use crate::backend::Backend;
@@ -177,21 +177,26 @@ impl App {
                 tool.clone(),
             ),
             views: Views::new(
-                backend.store.clone(),
-                backend.keys.clone(),
-                deliverer.clone(),
-                Arc::new(
-                    lti_shared::adapters::ags_client::AgsClient::with_timeout(
-                        backend.store.clone(),
-                        clock.clone(),
-                        options.policy.request_timeout,
-                    )
-                    .unwrap_or_else(|error| {
-                        eprintln!("ltictl: the platform client cannot start: {error}");
-                        std::process::exit(1)
-                    }),
-                ),
-                clock.clone(),
+                ViewsParts {
+                    records: backend.store.clone(),
+                    items: backend.store.clone(),
+                    registry: backend.store.clone(),
+                    lifecycle: backend.store.clone(),
+                    keys: backend.keys.clone(),
+                    deliverer: deliverer.clone(),
+                    ags: Arc::new(
+                        lti_shared::adapters::ags_client::AgsClient::with_timeout(
+                            backend.store.clone(),
+                            clock.clone(),
+                            options.policy.request_timeout,
+                        )
+                        .unwrap_or_else(|error| {
+                            eprintln!("ltictl: the platform client cannot start: {error}");
+                            std::process::exit(1)
+                        }),
+                    ),
+                    clock: clock.clone(),
+                },
                 tool.clone(),
             ),
             outcomes: Outcomes::new(

@@ -21,7 +21,7 @@ use crate::domain::ids::{AttemptId, ContextId, ResourceLinkId, UserId};
 use crate::domain::model::{Attempt, PlatformScope, User};
 use crate::domain::outbox::{Delivery, DeliveryStatus};
 use crate::domain::score::{ActivityProgress, GradingProgress};
-use crate::ports::{Store, StoreError};
+use crate::ports::{CourseRecords, DataLifecycle, StoreError};
 
 /// Which attempts to export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,13 +139,14 @@ fn row(attempt: Attempt, user: Option<&User>, delivery: Option<Delivery>) -> Att
 /// learner and start time. Empty when the resource link or context has no attempts (or does
 /// not exist).
 pub async fn attempt_rows(
-    store: &dyn Store,
+    store: &dyn CourseRecords,
+    lifecycle: &dyn DataLifecycle,
     scope: &PlatformScope,
     selection: &Selection,
 ) -> Result<Vec<AttemptRow>, StoreError> {
     let links: Vec<ResourceLinkId> = match selection {
         Selection::ResourceLink(link) => vec![link.clone()],
-        Selection::Context(context) => store
+        Selection::Context(context) => lifecycle
             .resource_links_of_context(scope, context)
             .await?
             .into_iter()
@@ -160,7 +161,7 @@ pub async fn attempt_rows(
                 let user = store.user(scope, &attempt.key.user_id).await?;
                 users.insert(attempt.key.user_id.clone(), user);
             }
-            let delivery = latest(store.deliveries_of_attempt(&attempt.key).await?);
+            let delivery = latest(lifecycle.deliveries_of_attempt(&attempt.key).await?);
             let user = users.get(&attempt.key.user_id).and_then(Option::as_ref);
             rows.push(row(attempt, user, delivery));
         }

@@ -14,7 +14,7 @@ use crate::domain::outbox::{Delivery, channel_of};
 use crate::domain::roles::{RoleMap, Roles};
 use crate::domain::score::ActivityProgress;
 use crate::lti13::ags::Member;
-use crate::ports::{Store, StoreError};
+use crate::ports::{CourseRecords, StoreError};
 
 /// One attempt as a view shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,7 +120,7 @@ fn latest_by_attempt(deliveries: Vec<Delivery>) -> BTreeMap<String, Delivery> {
 
 /// Builds the lines of `attempts` (users and deliveries read from `store`).
 pub async fn lines_of(
-    store: &dyn Store,
+    store: &dyn CourseRecords,
     scope: &PlatformScope,
     attempts: Vec<Attempt>,
 ) -> Result<Vec<AttemptLine>, StoreError> {
@@ -160,7 +160,7 @@ pub async fn lines_of(
 
 /// Every attempt on a resource link, as lines.
 pub async fn resource_lines(
-    store: &dyn Store,
+    store: &dyn CourseRecords,
     scope: &PlatformScope,
     link: &ResourceLinkId,
 ) -> Result<Vec<AttemptLine>, StoreError> {
@@ -170,7 +170,7 @@ pub async fn resource_lines(
 
 /// One learner's attempts on a resource link, as lines.
 pub async fn learner_lines(
-    store: &dyn Store,
+    store: &dyn CourseRecords,
     scope: &PlatformScope,
     link: &ResourceLinkId,
     user: &UserId,

@@ -887,7 +887,7 @@ async fn attempt_rows_resource_and_context_include_names_scores_and_delivery(f: 
     let store = f.store();
     seed_course(store).await;
     let s = main_scope();
-    let rows = attempt_rows(store, &s, &Selection::ResourceLink(lid("quiz-1")))
+    let rows = attempt_rows(store, store, &s, &Selection::ResourceLink(lid("quiz-1")))
         .await
         .unwrap();
     let who: Vec<(String, String)> = rows
@@ -906,16 +906,21 @@ async fn attempt_rows_resource_and_context_include_names_scores_and_delivery(f: 
     assert_eq!(rows[0].sis_id.as_deref(), Some("SIS-ana"));
     assert_eq!(rows[0].score_given, Some(7.0));
     assert_eq!(rows[0].delivery_status, Some(DeliveryStatus::Pending));
-    let course = attempt_rows(store, &s, &Selection::Context(cid("bio")))
+    let course = attempt_rows(store, store, &s, &Selection::Context(cid("bio")))
         .await
         .unwrap();
     assert_eq!(course.len(), 4);
     assert_eq!(course[3].resource_link_id.as_str(), "quiz-2");
     assert_eq!(course[3].delivery_status, None);
     assert!(
-        attempt_rows(store, &lti13("client-2"), &Selection::Context(cid("bio")))
-            .await
-            .unwrap()
-            .is_empty()
+        attempt_rows(
+            store,
+            store,
+            &lti13("client-2"),
+            &Selection::Context(cid("bio"))
+        )
+        .await
+        .unwrap()
+        .is_empty()
     );
 }
