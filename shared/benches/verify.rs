@@ -42,9 +42,11 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 use url::Url;
 
-use lti_shared::adapters::jwks_client::{KeyCachePolicy, PlatformKeys};
-use lti_shared::adapters::registry_cache::{CachedRegistry, DEFAULT_REGISTRY_TTL};
+use lti_shared::adapters::keystore::file::FileKeyStore;
+use lti_shared::adapters::queue_polled::PolledStore;
+use lti_shared::adapters::registry_cache::DEFAULT_REGISTRY_TTL;
 use lti_shared::adapters::store::embedded::EmbeddedStore;
+use lti_shared::compose::ports::Ports;
 use lti_shared::domain::clock::FixedClock;
 use lti_shared::domain::ids::{ClientId, DeploymentId, Issuer};
 use lti_shared::domain::keys::{KeyStatus, SigningKey};
@@ -221,17 +223,16 @@ impl Fixture {
             })
             .collect();
 
-        let items: Arc<dyn ExpiringItems> = Arc::clone(&store) as _;
-        // As the launch function wires it: registrations cached in memory.
-        let verifier = Verifier::new(
-            Arc::new(CachedRegistry::new(
-                Arc::clone(&store) as _,
-                DEFAULT_REGISTRY_TTL,
-            )),
-            Arc::clone(&items),
-            Arc::new(PlatformKeys::new(items, KeyCachePolicy::default())),
+        // As every function wires it (`Ports`): registrations cached in memory, platform key
+        // sets cached in memory and in the store.
+        let ports = Ports::new(
+            Arc::clone(&store) as _,
+            Arc::new(FileKeyStore::open(dir.path()).unwrap()),
+            Arc::new(PolledStore),
             Arc::new(FixedClock::new(NOW)),
+            DEFAULT_REGISTRY_TTL,
         );
+        let verifier = ports.verifier();
         let raw_key = PlatformKey::from_components(
             platform_key.kid.as_str(),
             &platform_key.n,

@@ -15,6 +15,7 @@
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
+use lti_shared::compose::ports::Ports;
 use lti_shared::domain::catalog::CatalogItem;
 use lti_shared::domain::clock::Clock;
 use lti_shared::domain::tool::ToolUrls;
@@ -365,5 +366,19 @@ fn selection_failure(error: &SelectionError) -> String {
 impl lti_shared::web::serve::Handler for DeepLink {
     async fn handle(&self, req: Request) -> Response<Body> {
         DeepLink::handle(self, req).await
+    }
+}
+
+impl DeepLink {
+    /// The handler as every deployment wires it: the verifier, catalog, request records and
+    /// keys from `ports`, URLs under `tool`.
+    pub fn from_ports(ports: &Ports, tool: ToolUrls) -> Self {
+        Self::new(
+            ports.verifier(),
+            ports.store.clone(),
+            ports.store.clone(),
+            ports.keys.clone(),
+            tool,
+        )
     }
 }

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use deep_link::DeepLink;
 use lambda_http::Body;
-use lti_shared::adapters::jwks_client::{KeyCachePolicy, PlatformKeys};
 use lti_shared::adapters::keystore::file::FileKeyStore;
+use lti_shared::adapters::queue_polled::PolledStore;
 use lti_shared::adapters::store::embedded::EmbeddedStore;
+use lti_shared::compose::ports::Ports;
 use lti_shared::domain::clock::FixedClock;
 use lti_shared::domain::tool::ToolUrls;
-use lti_shared::lti13::launch::Verifier;
 use lti_shared::ports::{ExpiringItems, ItemKind};
 use time::macros::datetime;
 
@@ -33,21 +33,17 @@ fn event(method: &str, body: &str, headers: &[(&str, &str)]) -> lambda_http::Req
     lambda_http::request::from_str(&json.to_string()).unwrap()
 }
 
+/// The handler as every deployment wires it (`DeepLink::from_ports`), over the embedded
+/// store and key file, a fixed clock and no registry cache.
 fn handler(store: Arc<EmbeddedStore>, dir: &std::path::Path) -> DeepLink {
-    let keys = Arc::new(FileKeyStore::open(dir).unwrap());
-    let verifier = Verifier::new(
-        store.clone(),
-        store.clone(),
-        Arc::new(PlatformKeys::new(store.clone(), KeyCachePolicy::default())),
-        Arc::new(FixedClock::new(NOW)),
-    );
-    DeepLink::new(
-        verifier,
-        store.clone(),
+    let ports = Ports::new(
         store,
-        keys,
-        ToolUrls::new(&url::Url::parse(TOOL).unwrap()),
-    )
+        Arc::new(FileKeyStore::open(dir).unwrap()),
+        Arc::new(PolledStore),
+        Arc::new(FixedClock::new(NOW)),
+        std::time::Duration::ZERO,
+    );
+    DeepLink::from_ports(&ports, ToolUrls::new(&url::Url::parse(TOOL).unwrap()))
 }
 
 fn reason(response: &lambda_http::Response<Body>) -> String {

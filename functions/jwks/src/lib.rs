@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
+use lti_shared::compose::ports::Ports;
 use lti_shared::domain::clock::Clock;
 use lti_shared::ports::KeyStore;
 use lti_shared::web::http::{ApiError, json_response, request_id};
@@ -66,5 +67,12 @@ impl Jwks {
 impl lti_shared::web::serve::Handler for Jwks {
     async fn handle(&self, req: Request) -> Response<Body> {
         Jwks::handle(self, req).await
+    }
+}
+
+impl Jwks {
+    /// The handler as every deployment wires it: the key store and clock from `ports`.
+    pub fn from_ports(ports: &Ports) -> Self {
+        Self::new(ports.keys.clone(), ports.clock.clone())
     }
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 use lti_shared::app::record::record_launch;
+use lti_shared::compose::ports::Ports;
 use lti_shared::domain::clock::Clock;
 use lti_shared::domain::ids::DeploymentId;
 use lti_shared::domain::launch_facts::LaunchFacts;
@@ -379,5 +380,20 @@ impl Launch {
 impl lti_shared::web::serve::Handler for Launch {
     async fn handle(&self, req: Request) -> Response<Body> {
         Launch::handle(self, req).await
+    }
+}
+
+impl Launch {
+    /// The handler as every deployment wires it (Lambda, `ltictl serve`, the tests): the
+    /// verifiers, launch records, keys and catalog from `ports`, URLs under `tool`.
+    pub fn from_ports(ports: &Ports, tool: ToolUrls) -> Self {
+        Self::new(
+            ports.verifier(),
+            ports.lti11_verifier(),
+            ports.store.clone(),
+            ports.keys.clone(),
+            ports.store.clone(),
+            tool,
+        )
     }
 }

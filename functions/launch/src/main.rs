@@ -1,10 +1,10 @@
-//! Lambda entry point of the `launch` function: configuration read once, the DynamoDB store,
-//! the Secrets Manager key store and the platform key cache built from it, then served.
+//! Lambda entry point of the `launch` function: configuration read once, the ports (DynamoDB
+//! store, Secrets Manager key store, platform key cache) built from it, then served.
 
 use std::sync::Arc;
 
 use launch::Launch;
-use lti_shared::compose::aws::{self, Aws};
+use lti_shared::compose::aws::Aws;
 use lti_shared::compose::config::Config;
 use lti_shared::domain::tool::ToolUrls;
 use lti_shared::web::serve::{init_logging, serve};
@@ -13,14 +13,6 @@ use lti_shared::web::serve::{init_logging, serve};
 async fn main() -> Result<(), lambda_http::Error> {
     init_logging();
     let aws = Aws::connect(Config::from_env()?).await;
-    let (store, keys, clock) = (aws.store()?, aws.keys()?, aws.clock());
-    let handler = Launch::new(
-        aws::verifier(&store, clock.clone()),
-        aws::lti11_verifier(&store, &keys, clock),
-        store.clone(),
-        keys,
-        store,
-        ToolUrls::new(aws.config().public_url()?),
-    );
+    let handler = Launch::from_ports(&aws.ports()?, ToolUrls::new(aws.config().public_url()?));
     serve(Arc::new(handler), aws.config().origin.clone()).await
 }

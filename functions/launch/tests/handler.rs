@@ -8,13 +8,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::Body;
 use launch::Launch;
-use lti_shared::adapters::jwks_client::{KeyCachePolicy, PlatformKeys};
 use lti_shared::adapters::keystore::file::FileKeyStore;
+use lti_shared::adapters::queue_polled::PolledStore;
 use lti_shared::adapters::store::embedded::EmbeddedStore;
+use lti_shared::compose::ports::Ports;
 use lti_shared::domain::clock::FixedClock;
 use lti_shared::domain::tool::ToolUrls;
-use lti_shared::lti11::launch::{Lti11Policy, Lti11Verifier};
-use lti_shared::lti13::launch::Verifier;
 use time::macros::datetime;
 
 const NOW: time::OffsetDateTime = datetime!(2026-03-01 12:00:00 UTC);
@@ -34,30 +33,17 @@ fn event(method: &str, path: &str, body: &str, cookie: Option<&str>) -> lambda_h
     lambda_http::request::from_str(&json.to_string()).unwrap()
 }
 
+/// The handler as every deployment wires it (`Launch::from_ports`), over the embedded store
+/// and key file, a fixed clock and no registry cache.
 fn handler(dir: &std::path::Path) -> Launch {
-    let store = Arc::new(EmbeddedStore::open(dir).unwrap());
-    let keys = Arc::new(FileKeyStore::open(dir).unwrap());
-    let verifier = Verifier::new(
-        store.clone(),
-        store.clone(),
-        Arc::new(PlatformKeys::new(store.clone(), KeyCachePolicy::default())),
+    let ports = Ports::new(
+        Arc::new(EmbeddedStore::open(dir).unwrap()),
+        Arc::new(FileKeyStore::open(dir).unwrap()),
+        Arc::new(PolledStore),
         Arc::new(FixedClock::new(NOW)),
+        std::time::Duration::ZERO,
     );
-    let lti11 = Lti11Verifier {
-        consumers: store.clone(),
-        keys: keys.clone(),
-        items: store.clone(),
-        clock: Arc::new(FixedClock::new(NOW)),
-        policy: Lti11Policy::default(),
-    };
-    Launch::new(
-        verifier,
-        lti11,
-        store.clone(),
-        keys,
-        store,
-        ToolUrls::new(&url::Url::parse(TOOL).unwrap()),
-    )
+    Launch::from_ports(&ports, ToolUrls::new(&url::Url::parse(TOOL).unwrap()))
 }
 
 fn reason(response: &lambda_http::Response<Body>) -> String {

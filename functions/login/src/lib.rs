@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
+use lti_shared::compose::ports::Ports;
 use lti_shared::domain::clock::Clock;
 use lti_shared::domain::tool::ToolUrls;
 use lti_shared::lti13::login::{LoginParams, STATE_LIFETIME, start_login, state_cookie_name};
@@ -109,5 +110,18 @@ impl Login {
 impl lti_shared::web::serve::Handler for Login {
     async fn handle(&self, req: Request) -> Response<Body> {
         Login::handle(self, req).await
+    }
+}
+
+impl Login {
+    /// The handler as every deployment wires it: cached registrations, the state records
+    /// and the clock from `ports`, URLs under `tool`.
+    pub fn from_ports(ports: &Ports, tool: ToolUrls) -> Self {
+        Self::new(
+            ports.registry.clone(),
+            ports.store.clone(),
+            ports.clock.clone(),
+            tool,
+        )
     }
 }

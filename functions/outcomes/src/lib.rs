@@ -18,6 +18,7 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, Response};
 use lti_shared::adapters::queue_sqs::RetryMessage;
 use lti_shared::app::delivery::{Deliverer, SubmitError};
+use lti_shared::compose::ports::Ports;
 use lti_shared::domain::clock::Clock;
 use lti_shared::domain::ids::DeliveryId;
 use lti_shared::domain::model::AttemptKey;
@@ -458,5 +459,19 @@ fn first_line(text: &str) -> &str {
 impl lti_shared::web::serve::Handler for Outcomes {
     async fn handle(&self, req: Request) -> Response<Body> {
         Outcomes::handle(self, req).await
+    }
+}
+
+impl Outcomes {
+    /// The handler as every deployment wires it: `deliverer` (built by
+    /// [`Ports::deliverer`]) and the records, keys and clock from `ports`, URLs under `tool`.
+    pub fn from_ports(ports: &Ports, deliverer: Arc<Deliverer>, tool: ToolUrls) -> Self {
+        Self::new(
+            deliverer,
+            ports.store.clone(),
+            ports.keys.clone(),
+            ports.clock.clone(),
+            tool,
+        )
     }
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Service, service_fn};
-use lti_shared::compose::aws::{self, Aws};
+use lti_shared::app::delivery::DeliveryPolicy;
+use lti_shared::compose::aws::Aws;
 use lti_shared::compose::config::Config;
 use lti_shared::domain::secret::OriginSecret;
 use lti_shared::domain::tool::ToolUrls;
@@ -19,12 +20,14 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_http::Error> {
     init_logging();
     let aws = Aws::connect(Config::from_env()?).await;
-    let (deliverer, _) = aws::deliverer(&aws)?;
-    let handler = Arc::new(Outcomes::new(
+    // Retries wait in SQS: the queue URLs are required here.
+    aws.config().queues()?;
+    let ports = aws.ports()?;
+    let policy = DeliveryPolicy::default();
+    let deliverer = ports.deliverer(ports.ags_client(policy.request_timeout)?, policy)?;
+    let handler = Arc::new(Outcomes::from_ports(
+        &ports,
         deliverer,
-        aws.store()?,
-        aws.keys()?,
-        aws.clock(),
         ToolUrls::new(aws.config().public_url()?),
     ));
     let origin = aws.config().origin.clone().map(Arc::new);

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 use lti_shared::adapters::registrar::Registrar;
+use lti_shared::compose::ports::Ports;
 use lti_shared::domain::clock::Clock;
 use lti_shared::domain::model::Status;
 use lti_shared::domain::tool::{CANVAS_CONFIG_PATH, REGISTER_PATH, ToolUrls};
@@ -241,5 +242,26 @@ impl Register {
 impl lti_shared::web::serve::Handler for Register {
     async fn handle(&self, req: Request) -> Response<Body> {
         Register::handle(self, req).await
+    }
+}
+
+impl Register {
+    /// The handler as every deployment wires it: the registry (uncached: it writes) and
+    /// pending registrations from `ports`, URLs under `tool`, platforms reached through
+    /// `registrar`.
+    pub fn from_ports(
+        ports: &Ports,
+        tool: ToolUrls,
+        registrar: Registrar,
+        options: RegisterOptions,
+    ) -> Self {
+        Self::new(
+            ports.store.clone(),
+            ports.store.clone(),
+            ports.clock.clone(),
+            tool,
+            registrar,
+            options,
+        )
     }
 }

@@ -19,6 +19,7 @@ use lambda_http::{Body, Request, Response};
 use lti_shared::adapters::ags_client::AgsClient;
 use lti_shared::app::delivery::Deliverer;
 use lti_shared::app::views::{AttemptLine, class_stats, neutral_label, not_launched};
+use lti_shared::compose::ports::Ports;
 use lti_shared::domain::clock::Clock;
 use lti_shared::domain::ids::DeliveryId;
 use lti_shared::domain::outbox::DeliveryStatus;
@@ -627,5 +628,31 @@ impl Views {
 impl lti_shared::web::serve::Handler for Views {
     async fn handle(&self, req: Request) -> Response<Body> {
         Views::handle(self, req).await
+    }
+}
+
+impl Views {
+    /// The handler as every deployment wires it: `deliverer` and `ags` (built by
+    /// [`Ports::deliverer`] and [`Ports::ags_client`], sharing one token cache) and the
+    /// records, roster cache, registry, lifecycle reads, keys and clock from `ports`.
+    pub fn from_ports(
+        ports: &Ports,
+        deliverer: Arc<Deliverer>,
+        ags: Arc<AgsClient>,
+        tool: ToolUrls,
+    ) -> Self {
+        Self::new(
+            ViewsParts {
+                records: ports.store.clone(),
+                items: ports.store.clone(),
+                registry: ports.store.clone(),
+                lifecycle: ports.store.clone(),
+                keys: ports.keys.clone(),
+                deliverer,
+                ags,
+                clock: ports.clock.clone(),
+            },
+            tool,
+        )
     }
 }

@@ -3,17 +3,16 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use lti_shared::adapters::ags_client::AgsClient;
-use lti_shared::adapters::basic_outcomes::OutcomesClient;
-use lti_shared::adapters::grade_services::GradeServices;
 use lti_shared::adapters::keystore::file::FileKeyStore;
 use lti_shared::adapters::keystore::secrets_manager::SecretsManagerKeyStore;
 use lti_shared::adapters::queue_polled::PolledStore;
 use lti_shared::adapters::queue_sqs::SqsQueue;
+use lti_shared::adapters::registry_cache::DEFAULT_REGISTRY_TTL;
 use lti_shared::adapters::store::dynamo::DynamoStore;
 use lti_shared::adapters::store::embedded::EmbeddedStore;
-use lti_shared::app::delivery::{Deliverer, DelivererParts, DeliveryPolicy};
+use lti_shared::app::delivery::{Deliverer, DeliveryPolicy};
 use lti_shared::compose::config::{aws_sdk_config, secret_cache_ttl};
+use lti_shared::compose::ports::Ports;
 use lti_shared::domain::clock::Clock;
 use lti_shared::ports::RetryQueue;
 use lti_shared::ports::{KeyStore, Store};
@@ -98,6 +97,18 @@ impl Backend {
         })
     }
 
+    /// Every port of this backend, with time from `clock` and registrations cached for
+    /// `registry_ttl` (the same wiring the Lambda functions use).
+    pub fn ports(&self, clock: Arc<dyn Clock>, registry_ttl: std::time::Duration) -> Ports {
+        Ports::new(
+            self.store.clone(),
+            self.keys.clone(),
+            self.queue.clone(),
+            clock,
+            registry_ttl,
+        )
+    }
+
     /// The grade deliverer over this backend, with time from `clock`.
     pub fn deliverer(
         &self,
@@ -105,25 +116,10 @@ impl Backend {
         policy: DeliveryPolicy,
     ) -> Result<Arc<Deliverer>, CliError> {
         let failure = |e: &dyn std::fmt::Display| CliError::Failure(e.to_string());
-        let timeout = policy.request_timeout;
-        Ok(Arc::new(Deliverer::new(DelivererParts {
-            registry: self.store.clone(),
-            records: self.store.clone(),
-            outbox: self.store.clone(),
-            keys: self.keys.clone(),
-            services: Arc::new(GradeServices::new(
-                Arc::new(
-                    AgsClient::with_timeout(self.store.clone(), clock.clone(), timeout)
-                        .map_err(|e| failure(&e))?,
-                ),
-                Arc::new(
-                    OutcomesClient::with_timeout(clock.clone(), timeout)
-                        .map_err(|e| failure(&e))?,
-                ),
-            )),
-            queue: self.queue.clone(),
-            clock,
-            policy,
-        })))
+        let ports = self.ports(clock, DEFAULT_REGISTRY_TTL);
+        let ags = ports
+            .ags_client(policy.request_timeout)
+            .map_err(|e| failure(&e))?;
+        ports.deliverer(ags, policy).map_err(|e| failure(&e))
     }
 }

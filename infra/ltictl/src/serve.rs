@@ -19,22 +19,18 @@ use jwks::Jwks;
 use lambda_http::Body;
 use launch::Launch;
 use login::Login;
-use lti_shared::adapters::jwks_client::{KeyCachePolicy, PlatformKeys};
 use lti_shared::adapters::registrar::Registrar;
-use lti_shared::adapters::registry_cache::CachedRegistry;
 use lti_shared::app::delivery::{Deliverer, DeliveryPolicy};
 use lti_shared::domain::clock::{Clock, SystemClock};
 use lti_shared::domain::tool::ToolUrls;
-use lti_shared::lti11::launch::{Lti11Policy, Lti11Verifier};
 use lti_shared::lti13::dynamic_registration::UrlPolicy;
-use lti_shared::lti13::launch::Verifier;
 use lti_shared::web::http::ApiError;
 use lti_shared::web::routes::{Function, route};
 use outcomes::Outcomes;
 use register::{Register, RegisterOptions};
 use tokio::net::TcpListener;
 use url::Url;
-use views::{Views, ViewsParts};
+use views::Views;
 
 use crate::CliError;
 use crate::backend::Backend;
@@ -115,43 +111,29 @@ impl App {
         options: AppOptions,
     ) -> Self {
         let tool = ToolUrls::new(&public_url);
+        // Short: an operator registers platforms with ltictl in another terminal.
+        let ports = backend.ports(clock, LOCAL_REGISTRY_TTL);
         // Only building the HTTP clients can fail (no TLS backend): nothing can be served
         // properly then, so stop with the reason.
-        let deliverer = backend
-            .deliverer(clock.clone(), options.policy.clone())
+        let (deliverer, ags) = ports
+            .ags_client(options.policy.request_timeout)
+            .map_err(|error| error.to_string())
+            .and_then(|ags| {
+                ports
+                    .deliverer(ags.clone(), options.policy.clone())
+                    .map(|deliverer| (deliverer, ags))
+                    .map_err(|error| error.to_string())
+            })
             .unwrap_or_else(|error| {
                 eprintln!("ltictl: grade delivery cannot start: {error}");
                 std::process::exit(1)
             });
-        let store = backend.store.clone();
-        // Short: an operator registers platforms with ltictl in another terminal.
-        let registry = Arc::new(CachedRegistry::new(store.clone(), LOCAL_REGISTRY_TTL));
-        let verifier = Verifier::new(
-            registry.clone(),
-            store.clone(),
-            Arc::new(PlatformKeys::new(store.clone(), KeyCachePolicy::default())),
-            clock.clone(),
-        );
-        let deep_link_verifier = Verifier::new(
-            registry.clone(),
-            store.clone(),
-            verifier.platform_keys().clone(),
-            clock.clone(),
-        );
         Self {
-            jwks: Jwks::new(backend.keys.clone(), clock.clone()),
-            deep_link: DeepLink::new(
-                deep_link_verifier,
-                store.clone(),
-                store.clone(),
-                backend.keys.clone(),
-                tool.clone(),
-            ),
-            login: Login::new(registry, store.clone(), clock.clone(), tool.clone()),
-            register: Register::new(
-                store.clone(),
-                store.clone(),
-                clock.clone(),
+            jwks: Jwks::from_ports(&ports),
+            deep_link: DeepLink::from_ports(&ports, tool.clone()),
+            login: Login::from_ports(&ports, tool.clone()),
+            register: Register::from_ports(
+                &ports,
                 tool.clone(),
                 // Locally, platforms on this machine may be plain http.
                 Registrar::new(UrlPolicy {
@@ -162,50 +144,9 @@ impl App {
                     ..RegisterOptions::default()
                 },
             ),
-            launch: Launch::new(
-                verifier,
-                Lti11Verifier {
-                    consumers: store.clone(),
-                    keys: backend.keys.clone(),
-                    items: store.clone(),
-                    clock: clock.clone(),
-                    policy: Lti11Policy::default(),
-                },
-                store.clone(),
-                backend.keys.clone(),
-                store,
-                tool.clone(),
-            ),
-            views: Views::new(
-                ViewsParts {
-                    records: backend.store.clone(),
-                    items: backend.store.clone(),
-                    registry: backend.store.clone(),
-                    lifecycle: backend.store.clone(),
-                    keys: backend.keys.clone(),
-                    deliverer: deliverer.clone(),
-                    ags: Arc::new(
-                        lti_shared::adapters::ags_client::AgsClient::with_timeout(
-                            backend.store.clone(),
-                            clock.clone(),
-                            options.policy.request_timeout,
-                        )
-                        .unwrap_or_else(|error| {
-                            eprintln!("ltictl: the platform client cannot start: {error}");
-                            std::process::exit(1)
-                        }),
-                    ),
-                    clock: clock.clone(),
-                },
-                tool.clone(),
-            ),
-            outcomes: Outcomes::new(
-                deliverer,
-                backend.store.clone(),
-                backend.keys.clone(),
-                clock.clone(),
-                tool.clone(),
-            ),
+            launch: Launch::from_ports(&ports, tool.clone()),
+            views: Views::from_ports(&ports, deliverer.clone(), ags, tool.clone()),
+            outcomes: Outcomes::from_ports(&ports, deliverer, tool.clone()),
             tool,
         }
     }

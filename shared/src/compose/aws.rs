@@ -4,19 +4,15 @@
 
 use std::sync::Arc;
 
-use crate::adapters::ags_client::AgsClient;
-use crate::adapters::basic_outcomes::OutcomesClient;
-use crate::adapters::grade_services::GradeServices;
-use crate::adapters::jwks_client::{KeyCachePolicy, PlatformKeys};
 use crate::adapters::keystore::secrets_manager::SecretsManagerKeyStore;
+use crate::adapters::queue_polled::PolledStore;
 use crate::adapters::queue_sqs::SqsQueue;
-use crate::adapters::registry_cache::{CachedRegistry, DEFAULT_REGISTRY_TTL};
+use crate::adapters::registry_cache::DEFAULT_REGISTRY_TTL;
 use crate::adapters::store::dynamo::DynamoStore;
-use crate::app::delivery::{Deliverer, DelivererParts, DeliveryPolicy};
 use crate::compose::config::{Config, ConfigError, aws_sdk_config};
+use crate::compose::ports::Ports;
 use crate::domain::clock::{Clock, SystemClock};
-use crate::lti11::launch::Lti11Verifier;
-use crate::lti13::launch::Verifier;
+use crate::ports::RetryQueue;
 
 /// A function's AWS adapters, built on demand from its configuration.
 pub struct Aws {
@@ -80,46 +76,21 @@ impl Aws {
             queues.dead_letters.clone(),
         )))
     }
-}
 
-/// The LTI 1.3 verifier as every function wires it: registrations cached in memory for
-/// [`DEFAULT_REGISTRY_TTL`], platform key sets cached in memory and in the store.
-pub fn verifier(store: &Arc<DynamoStore>, clock: Arc<dyn Clock>) -> Verifier {
-    Verifier::new(
-        Arc::new(CachedRegistry::new(store.clone(), DEFAULT_REGISTRY_TTL)),
-        store.clone(),
-        Arc::new(PlatformKeys::new(store.clone(), KeyCachePolicy::default())),
-        clock,
-    )
-}
-
-/// The LTI 1.1 verifier over the store (consumers, nonces) and the key store (secrets).
-pub fn lti11_verifier(
-    store: &Arc<DynamoStore>,
-    keys: &Arc<SecretsManagerKeyStore>,
-    clock: Arc<dyn Clock>,
-) -> Lti11Verifier {
-    Lti11Verifier::new(store.clone(), keys.clone(), store.clone(), clock)
-}
-
-/// The grade deliverer with the AGS client it shares with its callers (the views resend
-/// through it, and read memberships with the same token cache).
-pub fn deliverer(aws: &Aws) -> Result<(Arc<Deliverer>, Arc<AgsClient>), lambda_http::Error> {
-    let store = aws.store()?;
-    let clock = aws.clock();
-    let ags = Arc::new(AgsClient::new(store.clone(), clock.clone())?);
-    let deliverer = Arc::new(Deliverer::new(DelivererParts {
-        registry: store.clone(),
-        records: store.clone(),
-        outbox: store,
-        keys: aws.keys()?,
-        services: Arc::new(GradeServices::new(
-            ags.clone(),
-            Arc::new(OutcomesClient::new(clock.clone())?),
-        )),
-        queue: aws.queue()?,
-        clock,
-        policy: DeliveryPolicy::default(),
-    }));
-    Ok((deliverer, ags))
+    /// Every port over the table and the secret (needs both). The retry queue is SQS when
+    /// the queue URLs are set; a function without them (launch, deep linking) never
+    /// schedules a retry.
+    pub fn ports(&self) -> Result<Ports, ConfigError> {
+        let queue: Arc<dyn RetryQueue> = match self.config.queues {
+            Some(_) => self.queue()?,
+            None => Arc::new(PolledStore),
+        };
+        Ok(Ports::new(
+            self.store()?,
+            self.keys()?,
+            queue,
+            self.clock(),
+            DEFAULT_REGISTRY_TTL,
+        ))
+    }
 }
