@@ -48,13 +48,14 @@ use lti_shared::adapters::registry_cache::DEFAULT_REGISTRY_TTL;
 use lti_shared::adapters::store::embedded::EmbeddedStore;
 use lti_shared::compose::ports::Ports;
 use lti_shared::domain::clock::FixedClock;
-use lti_shared::domain::ids::{ClientId, DeploymentId, Issuer};
+use lti_shared::domain::ids::{ClientId, DeploymentId, Issuer, TargetLinkUri};
 use lti_shared::domain::keys::{KeyStatus, SigningKey};
 use lti_shared::domain::model::{PlatformOptions, Registration, Status};
+use lti_shared::domain::oidc::{LoginState, Nonce};
 use lti_shared::domain::platform_key::PlatformKey;
 use lti_shared::lti13::claims::MessageType;
 use lti_shared::lti13::launch::{BrowserBinding, LaunchInput, Verifier};
-use lti_shared::lti13::login::{IssuedLogin, STATE_LIFETIME, random_token};
+use lti_shared::lti13::login::{IssuedLogin, STATE_LIFETIME};
 use lti_shared::ports::{ExpiringItems, ItemKind, PlatformRegistry};
 
 const NOW: OffsetDateTime = datetime!(2026-03-01 12:00:00 UTC);
@@ -202,12 +203,12 @@ impl Fixture {
 
         let pool: Vec<Launch> = (0..pool_size)
             .map(|n| {
-                let state = random_token().unwrap();
-                let nonce = random_token().unwrap();
+                let state = LoginState::generate().unwrap();
+                let nonce = Nonce::generate().unwrap();
                 let issued = IssuedLogin {
                     issuer: registration.issuer.clone(),
                     client_id: registration.client_id.clone(),
-                    target_link_uri: TARGET_LINK_URI.into(),
+                    target_link_uri: TargetLinkUri::parse(TARGET_LINK_URI).unwrap(),
                     nonce: nonce.clone(),
                     login_hint: format!("user-{n}"),
                     message_hint: Some(format!("{{\"cmid\":{n}}}")),
@@ -215,10 +216,10 @@ impl Fixture {
                     storage_target: None,
                 };
                 Launch {
-                    token: sign(&platform_key, &claims(&nonce, n)),
+                    token: sign(&platform_key, &claims(nonce.as_str(), n)),
                     issued: serde_json::to_string(&issued).unwrap(),
-                    state,
-                    nonce,
+                    state: state.into(),
+                    nonce: nonce.into(),
                 }
             })
             .collect();

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod keys;
 pub mod launch_facts;
 pub mod model;
+pub mod oidc;
 pub mod outbox;
 pub mod platform_key;
 pub mod record_key;

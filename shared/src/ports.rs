@@ -15,7 +15,7 @@ use url::Url;
 use crate::domain::audit::AuditEntry;
 use crate::domain::catalog::{CatalogItem, CatalogItemId};
 use crate::domain::ids::{
-    ClientId, ConsumerKey, ContextId, DeliveryId, Issuer, ResourceLinkId, UserId,
+    ClientId, ConsumerKey, ContextId, DeliveryId, Issuer, LineItemUrl, ResourceLinkId, UserId,
 };
 use crate::domain::keys::KeySet;
 use crate::domain::model::{
@@ -488,14 +488,14 @@ pub trait PlatformServices: Send + Sync {
         resource_link: &ResourceLinkId,
         label: &str,
         score_maximum: f64,
-    ) -> Result<String, ServiceError>;
+    ) -> Result<LineItemUrl, ServiceError>;
     /// Posts `score` for `user` to `lineitem` (AGS 2.0 §3.4).
     async fn post_score(
         &self,
         registration: &Registration,
         keys: &KeySet,
         granted: &[String],
-        lineitem: &str,
+        lineitem: &LineItemUrl,
         user: &UserId,
         score: &Score,
     ) -> Result<(), ServiceError>;

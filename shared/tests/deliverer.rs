@@ -20,7 +20,8 @@ use lti_shared::app::delivery::{
 };
 use lti_shared::domain::clock::{Clock, FixedClock};
 use lti_shared::domain::ids::{
-    AttemptId, ClientId, ConsumerKey, DeliveryId, DeploymentId, Issuer, ResourceLinkId, UserId,
+    AttemptId, ClientId, ConsumerKey, DeliveryId, DeploymentId, Issuer, LineItemUrl,
+    ResourceLinkId, UserId,
 };
 use lti_shared::domain::keys::KeySet;
 use lti_shared::domain::model::{
@@ -129,14 +130,14 @@ impl PlatformServices for FakeServices {
         resource_link: &ResourceLinkId,
         label: &str,
         score_maximum: f64,
-    ) -> Result<String, ServiceError> {
+    ) -> Result<LineItemUrl, ServiceError> {
         self.lookups.lock().unwrap().push(LineItemLookup {
             container: lineitems.to_owned(),
             resource_link: resource_link.as_str().to_owned(),
             label: label.to_owned(),
             score_maximum,
         });
-        Ok(FOUND_LINEITEM.to_owned())
+        Ok(LineItemUrl::parse(FOUND_LINEITEM).unwrap())
     }
 
     async fn post_score(
@@ -144,12 +145,12 @@ impl PlatformServices for FakeServices {
         _registration: &Registration,
         _keys: &KeySet,
         _granted: &[String],
-        lineitem: &str,
+        lineitem: &LineItemUrl,
         user: &UserId,
         score: &Score,
     ) -> Result<(), ServiceError> {
         self.posted.lock().unwrap().push(PostedScore {
-            lineitem: lineitem.to_owned(),
+            lineitem: lineitem.as_str().to_owned(),
             user: user.as_str().to_owned(),
             given: score.given,
             timestamp: score.timestamp,
@@ -289,7 +290,7 @@ fn ags(lineitem: Option<&str>) -> AgsEndpoint {
     AgsEndpoint {
         scopes: vec![SCOPE_SCORE.into(), SCOPE_LINEITEM.into()],
         lineitems: Some(LINEITEMS.into()),
-        lineitem: lineitem.map(str::to_owned),
+        lineitem: lineitem.map(|l| LineItemUrl::parse(l).unwrap()),
     }
 }
 
@@ -514,9 +515,12 @@ async fn submit_without_known_lineitem_finds_one_and_keeps_it() {
     let DeliveryTarget::Ags { lineitem, .. } = &delivery.target else {
         panic!("not an AGS target: {:?}", delivery.target);
     };
-    assert_eq!(lineitem.as_deref(), Some(FOUND_LINEITEM));
+    assert_eq!(
+        lineitem.as_ref().map(LineItemUrl::as_str),
+        Some(FOUND_LINEITEM)
+    );
     let kept = rig.link(&scope).await.ags.unwrap().lineitem;
-    assert_eq!(kept.as_deref(), Some(FOUND_LINEITEM));
+    assert_eq!(kept.as_ref().map(LineItemUrl::as_str), Some(FOUND_LINEITEM));
 }
 
 // ---- retries ----

@@ -322,7 +322,13 @@ fn target(platform: &Platform, secret: &str) -> OutcomeTarget {
 
 fn client() -> OutcomesClient {
     let now = OffsetDateTime::from_unix_timestamp(NOW).unwrap();
-    OutcomesClient::new(Arc::new(FixedClock::new(now))).unwrap()
+    // The platform stand-in listens on loopback over http: the local-run policy.
+    OutcomesClient::with_policy(
+        Arc::new(FixedClock::new(now)),
+        lti_shared::lti11::pox::REQUEST_TIMEOUT,
+        lti_shared::adapters::http_client::OutboundPolicy::local(),
+    )
+    .unwrap()
 }
 
 /// The one request the platform received, which must have passed its checks.

@@ -12,12 +12,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lti_shared::adapters::jwks_client::{KeyCachePolicy, PlatformKeys};
 use lti_shared::adapters::store::embedded::EmbeddedStore;
 use lti_shared::domain::clock::FixedClock;
-use lti_shared::domain::ids::{ClientId, DeploymentId, Issuer};
+use lti_shared::domain::ids::{ClientId, DeploymentId, Issuer, TargetLinkUri};
 use lti_shared::domain::keys::{KeyStatus, SigningKey};
 use lti_shared::domain::model::{PlatformOptions, Registration, Status};
+use lti_shared::domain::oidc::Nonce;
 use lti_shared::domain::platform_key::KeyLookupError;
 use lti_shared::lti13::claims::MessageType;
-use lti_shared::lti13::launch::{BrowserBinding, LaunchError, LaunchInput, Verifier, VerifyPolicy};
+use lti_shared::lti13::launch::{
+    BrowserBinding, LaunchError, LaunchInput, VerifiedLaunch, Verifier, VerifyPolicy,
+};
 use lti_shared::lti13::login::IssuedLogin;
 use lti_shared::ports::{ExpiringItems, ItemKind, PlatformRegistry};
 use serde_json::{Value, json};
@@ -74,8 +77,8 @@ async fn rig_with(options: PlatformOptions, status: Status) -> Rig {
     let issued = IssuedLogin {
         issuer: Issuer::parse(ISS).unwrap(),
         client_id: ClientId::parse(CLIENT).unwrap(),
-        target_link_uri: TARGET.into(),
-        nonce: NONCE.into(),
+        target_link_uri: TargetLinkUri::parse(TARGET).unwrap(),
+        nonce: Nonce::parse(NONCE).unwrap(),
         login_hint: "hint".into(),
         message_hint: None,
         deployment_id: None,
@@ -165,6 +168,17 @@ impl Rig {
 
     async fn verify(&self, claims: &Value) -> Result<(), LaunchError> {
         self.verify_token(&self.sign(claims)).await
+    }
+
+    /// Verifies `claims`, signed, with the issued state bound by its cookie.
+    async fn verified(&self, claims: &Value) -> Result<VerifiedLaunch, LaunchError> {
+        let token = self.sign(claims);
+        let input = LaunchInput {
+            id_token: &token,
+            state: STATE,
+            binding: BrowserBinding::Cookie(Some(STATE)),
+        };
+        self.verifier.verify(input, MessageType::ResourceLink).await
     }
 }
 
@@ -459,6 +473,45 @@ async fn sub_missing_is_refused_unless_anonymous_allowed() {
     anonymous.verify(&without(claims(), "sub")).await.unwrap();
 }
 
+/// The AGS claim with this `lineitem`, on the good claims.
+fn with_lineitem(lineitem: &str) -> Value {
+    with(
+        claims(),
+        "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint",
+        json!({
+            "scope": ["https://purl.imsglobal.org/spec/lti-ags/scope/score"],
+            "lineitems": "https://lms.example/lineitems",
+            "lineitem": lineitem,
+        }),
+    )
+}
+
+#[tokio::test]
+async fn verified_launch_exposes_typed_values() {
+    let rig = rig().await;
+    let sent = "https://LMS.example/lineitems/7/lineitem?type_id=3";
+    let launch = rig.verified(&with_lineitem(sent)).await.unwrap();
+    assert_eq!(launch.target_link_uri().as_str(), TARGET);
+    assert_eq!(launch.state().as_str(), STATE);
+    assert!(!launch.is_anonymous());
+    assert_eq!(launch.custom("absent"), None);
+    // The line item is kept exactly as the platform wrote it.
+    let ags = launch.facts().unwrap().link.ags.unwrap();
+    assert_eq!(ags.lineitem.unwrap().as_str(), sent);
+}
+
+#[tokio::test]
+async fn line_item_no_score_could_be_sent_to_is_absent() {
+    let rig = rig().await;
+    let launch = rig.verified(&with_lineitem("/lineitems/7")).await.unwrap();
+    let ags = launch.facts().unwrap().link.ags.unwrap();
+    assert_eq!(ags.lineitem, None);
+    assert_eq!(
+        ags.lineitems.as_deref(),
+        Some("https://lms.example/lineitems")
+    );
+}
+
 #[tokio::test]
 async fn target_link_uri_other_than_login_is_refused() {
     let rig = rig().await;
@@ -468,6 +521,17 @@ async fn target_link_uri_other_than_login_is_refused() {
             .await,
         LaunchError::TargetLinkMismatch
     );
+    // The same URL once normalized is still not the same value (LTI Core 1.3 §5.3.4).
+    for spelled in [
+        "https://TOOL.example/launch",
+        "https://tool.example:443/launch",
+    ] {
+        refused!(
+            rig.verify(&with(claims(), key, json!(spelled))).await,
+            LaunchError::TargetLinkMismatch
+        );
+    }
+    rig.verify(&claims()).await.unwrap();
 }
 
 #[tokio::test]
@@ -504,6 +568,27 @@ async fn state_unknown_or_unbound_is_refused() {
 }
 
 #[tokio::test]
+async fn state_the_tool_never_issues_is_unknown() {
+    let rig = rig().await;
+    let token = rig.sign(&claims());
+    // Not a state the tool could have issued (outside base64url, or too long): refused as
+    // unknown, exactly like a well-formed state with no record.
+    for posted in ["state with spaces".to_owned(), "s".repeat(300)] {
+        refused!(
+            rig.verify_with(&token, &posted, BrowserBinding::Cookie(Some(&posted)))
+                .await,
+            LaunchError::UnknownState
+        );
+    }
+    refused!(
+        rig.verify_with(&token, "", BrowserBinding::Cookie(None))
+            .await,
+        LaunchError::MissingState
+    );
+    rig.verify_token(&token).await.unwrap();
+}
+
+#[tokio::test]
 async fn nonce_other_than_issued_is_refused() {
     let rig = rig().await;
     refused!(
@@ -511,6 +596,20 @@ async fn nonce_other_than_issued_is_refused() {
             .await,
         LaunchError::NonceMismatch
     );
+    // A nonce the tool never issues (empty, outside base64url) is a mismatch too, not a
+    // payload that fails to deserialize.
+    for nonce in [
+        "",
+        "nonce with spaces",
+        "nonce-abcdefghijklmnopqrstuvwxyz.extra",
+    ] {
+        refused!(
+            rig.verify(&with(claims(), "nonce", json!(nonce))).await,
+            LaunchError::NonceMismatch
+        );
+    }
+    // The issued one still passes.
+    rig.verify(&claims()).await.unwrap();
 }
 
 #[tokio::test]

@@ -8,7 +8,9 @@
 
 use std::time::{Duration, Instant};
 
-use lti_shared::domain::ids::{AttemptId, ClientId, DeploymentId, Issuer, ResourceLinkId, UserId};
+use lti_shared::domain::ids::{
+    AttemptId, ClientId, DeploymentId, Issuer, LineItemUrl, ResourceLinkId, UserId,
+};
 use lti_shared::domain::model::{
     AgsEndpoint, Attempt, AttemptKey, BasicOutcome, GradingSettings, PlatformScope, Registration,
     ResourceLink,
@@ -109,7 +111,7 @@ impl GradeRig {
         let ags = AgsEndpoint {
             scopes: AGS_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
             lineitems: Some(self.ags.line_items_url(context)),
-            lineitem: lineitem.map(str::to_owned),
+            lineitem: lineitem.map(|l| LineItemUrl::parse(l).expect("a line item URL")),
         };
         seed_attempt(&self.tool, &scope(&self.ags), link, user, Some(ags), None).await
     }

@@ -978,7 +978,13 @@ mod ags {
         }
 
         fn client() -> OutcomesClient {
-            OutcomesClient::new(Arc::new(SystemClock)).unwrap()
+            // The platform stand-in listens on loopback over http: the local-run policy.
+            OutcomesClient::with_policy(
+                Arc::new(SystemClock),
+                lti_shared::lti11::pox::REQUEST_TIMEOUT,
+                lti_shared::adapters::http_client::OutboundPolicy::local(),
+            )
+            .unwrap()
         }
 
         #[tokio::test]

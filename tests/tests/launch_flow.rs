@@ -15,6 +15,7 @@ use lti_shared::domain::clock::FixedClock;
 use lti_shared::domain::ids::{ClientId, Issuer, ResourceLinkId, UserId};
 use lti_shared::domain::keys::KeySet;
 use lti_shared::domain::model::{PlatformScope, Registration, Status};
+use lti_shared::domain::oidc::LoginState;
 use lti_shared::lti13::login::state_cookie_name;
 use lti_tests::platform::{
     Alg, CookieMode, FakePlatform, HeaderSpec, HttpResponse, LaunchOutcome, LaunchSpec,
@@ -766,7 +767,10 @@ async fn launch_without_cookie_or_storage_offers_new_window() {
 async fn launch_cookie_wrong_value_is_refused() {
     let rig = Rig::start().await;
     let prepared = rig.prepare(learner()).await;
-    let cookie = format!("{}=not-the-state", state_cookie_name(&prepared.state));
+    let cookie = format!(
+        "{}=not-the-state",
+        state_cookie_name(&LoginState::parse(prepared.state.as_str()).unwrap())
+    );
     let response = rig
         .post_launch(&prepared.id_token, &prepared.state, Some(&cookie))
         .await;
@@ -863,7 +867,10 @@ async fn launch_posted_twice_at_once_launches_once() {
 async fn launch_refused_binding_does_not_burn_nonce() {
     let rig = Rig::start().await;
     let prepared = rig.prepare(learner()).await;
-    let wrong = format!("{}=not-the-state", state_cookie_name(&prepared.state));
+    let wrong = format!(
+        "{}=not-the-state",
+        state_cookie_name(&LoginState::parse(prepared.state.as_str()).unwrap())
+    );
     let response = rig
         .post_launch(&prepared.id_token, &prepared.state, Some(&wrong))
         .await;
@@ -926,7 +933,10 @@ async fn launch_refused_records_nothing() {
                 .resource_link_id("link-bad-cookie"),
         )
         .await;
-    let wrong = format!("{}=not-the-state", state_cookie_name(&prepared.state));
+    let wrong = format!(
+        "{}=not-the-state",
+        state_cookie_name(&LoginState::parse(prepared.state.as_str()).unwrap())
+    );
     let response = rig
         .post_launch(&prepared.id_token, &prepared.state, Some(&wrong))
         .await;

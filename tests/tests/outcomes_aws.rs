@@ -10,13 +10,14 @@ use lambda_http::Body;
 use lti_shared::adapters::ags_client::AgsClient;
 use lti_shared::adapters::basic_outcomes::OutcomesClient;
 use lti_shared::adapters::grade_services::GradeServices;
+use lti_shared::adapters::http_client::OutboundPolicy;
 use lti_shared::adapters::keystore::secrets_manager::{self, SecretsManagerKeyStore};
 use lti_shared::adapters::queue_sqs::SqsQueue;
 use lti_shared::adapters::store::dynamo::{self, DynamoStore};
 use lti_shared::app::delivery::{Deliverer, DelivererParts};
 use lti_shared::domain::clock::SystemClock;
 use lti_shared::domain::ids::{
-    AttemptId, ClientId, DeliveryId, DeploymentId, Issuer, ResourceLinkId, UserId,
+    AttemptId, ClientId, DeliveryId, DeploymentId, Issuer, LineItemUrl, ResourceLinkId, UserId,
 };
 use lti_shared::domain::keys::KeySet;
 use lti_shared::domain::model::{
@@ -98,8 +99,24 @@ async fn aws() -> Aws {
         outbox: store.clone(),
         keys: key_store.clone(),
         services: Arc::new(GradeServices::new(
-            Arc::new(AgsClient::new(store.clone(), clock.clone()).unwrap()),
-            Arc::new(OutcomesClient::new(clock.clone()).unwrap()),
+            // Platforms here listen on loopback over http: the local-run outbound policy.
+            Arc::new(
+                AgsClient::with_policy(
+                    store.clone(),
+                    clock.clone(),
+                    lti_shared::lti13::ags::REQUEST_TIMEOUT,
+                    OutboundPolicy::local(),
+                )
+                .unwrap(),
+            ),
+            Arc::new(
+                OutcomesClient::with_policy(
+                    clock.clone(),
+                    lti_shared::lti11::pox::REQUEST_TIMEOUT,
+                    OutboundPolicy::local(),
+                )
+                .unwrap(),
+            ),
         )),
         queue: Arc::new(SqsQueue::from_config(
             &config,
@@ -171,7 +188,7 @@ impl Aws {
                 ags: Some(AgsEndpoint {
                     scopes: AGS_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
                     lineitems: Some(self.ags.line_items_url("c")),
-                    lineitem: Some(self.lineitem.clone()),
+                    lineitem: Some(LineItemUrl::parse(self.lineitem.as_str()).unwrap()),
                 }),
                 lti11: None,
                 grading: GradingSettings::default(),

@@ -140,7 +140,7 @@ impl DeepLink {
         };
         let mut response = self.picker(&launch, id).await;
         // The state has been used; tell the browser to drop its cookie.
-        clear_state_cookie(&mut response, form.state);
+        clear_state_cookie(&mut response, launch.state());
         response
     }
 

@@ -15,7 +15,7 @@ use lambda_http::{Body, Request, Response};
 use lti_shared::app::record::record_launch;
 use lti_shared::compose::ports::Ports;
 use lti_shared::domain::clock::Clock;
-use lti_shared::domain::ids::DeploymentId;
+use lti_shared::domain::ids::{DeploymentId, TargetLinkUri};
 use lti_shared::domain::launch_facts::LaunchFacts;
 use lti_shared::domain::roles::Roles;
 use lti_shared::domain::tool::{ACTIVITY_PATH, ToolUrls};
@@ -121,10 +121,7 @@ impl Launch {
         let Some(mut facts) = launch.facts() else {
             return refused(LaunchError::MissingClaim("resource_link"), id);
         };
-        let activity = match self
-            .activity_for(launch.claims().target_link_uri.as_deref(), id)
-            .await
-        {
+        let activity = match self.activity_for(launch.target_link_uri(), id).await {
             Ok(activity) => activity,
             Err(response) => return response,
         };
@@ -138,18 +135,18 @@ impl Launch {
         let mut response = self
             .hand_off(facts, Some(launch.deployment_id().clone()), activity, id)
             .await;
-        clear_state_cookie(&mut response, form.state);
+        clear_state_cookie(&mut response, launch.state());
         response
     }
 
     /// Where a launch with this `target_link_uri` goes: the activity of the catalog item a
     /// deep-linked target names (`/launch?item=<id>`), else the built-in activity. A named item
     /// that is no longer in the catalog is refused with a page that says so.
-    async fn activity_for(&self, target: Option<&str>, id: &str) -> Result<Url, Response<Body>> {
-        let item_id = match target.map(|t| placed_item(&self.tool, t)) {
-            None | Some(Ok(None)) => return Ok(self.tool.activity()),
-            Some(Ok(Some(item_id))) => item_id,
-            Some(Err(error)) => {
+    async fn activity_for(&self, target: &TargetLinkUri, id: &str) -> Result<Url, Response<Body>> {
+        let item_id = match placed_item(&self.tool, target.as_str()) {
+            Ok(None) => return Ok(self.tool.activity()),
+            Ok(Some(item_id)) => item_id,
+            Err(error) => {
                 tracing::info!(request_id = id, %error, "launch refused: invalid item");
                 return Err(error_page(
                     400,

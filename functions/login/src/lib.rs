@@ -10,6 +10,7 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, Response};
 use lti_shared::compose::ports::Ports;
 use lti_shared::domain::clock::Clock;
+use lti_shared::domain::oidc::LoginState;
 use lti_shared::domain::tool::ToolUrls;
 use lti_shared::lti13::login::{LoginParams, STATE_LIFETIME, start_login, state_cookie_name};
 use lti_shared::ports::{ExpiringItems, PlatformRegistry};
@@ -21,7 +22,7 @@ pub use lti_shared::web::binding::storage_key;
 
 /// The `Set-Cookie` value binding `state` to the browser. `Partitioned` (CHIPS) keeps it
 /// working inside the LMS iframe where third-party cookies are otherwise blocked.
-pub fn state_cookie(state: &str) -> String {
+pub fn state_cookie(state: &LoginState) -> String {
     format!(
         "{}={state}; Path=/; Max-Age={}; Secure; HttpOnly; SameSite=None; Partitioned",
         state_cookie_name(state),
@@ -92,7 +93,7 @@ impl Login {
                             target,
                             platform_origin: &login.platform_origin,
                             key: &storage_key(&login.state),
-                            value: &login.state,
+                            value: login.state.as_str(),
                             next: login.auth_request.as_str(),
                         }),
                     ),

@@ -10,6 +10,7 @@ use lti_shared::adapters::store::embedded::EmbeddedStore;
 use lti_shared::domain::clock::FixedClock;
 use lti_shared::domain::ids::{ClientId, DeploymentId, Issuer};
 use lti_shared::domain::model::{PlatformOptions, Registration, Status};
+use lti_shared::domain::oidc::LoginState;
 use lti_shared::domain::tool::ToolUrls;
 use lti_shared::lti13::login::issued_login;
 use lti_shared::ports::PlatformRegistry;
@@ -110,12 +111,13 @@ async fn get_valid_login_redirects_to_platform_with_bound_state() {
             "{attribute} missing from {cookie}"
         );
     }
-    let issued = issued_login(store.as_ref(), &q["state"], NOW)
+    let state = LoginState::parse(q["state"].as_str()).unwrap();
+    let issued = issued_login(store.as_ref(), &state, NOW)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(issued.nonce, q["nonce"]);
-    assert_eq!(issued.target_link_uri, format!("{TOOL}/launch"));
+    assert_eq!(issued.nonce.as_str(), q["nonce"]);
+    assert_eq!(issued.target_link_uri.as_str(), format!("{TOOL}/launch"));
     assert_eq!(issued.client_id.as_str(), "10000000000001");
 }
 

@@ -25,9 +25,10 @@ use lti_shared::domain::model::AttemptKey;
 use lti_shared::domain::outbox::Delivery;
 use lti_shared::domain::score::ScoreInput;
 use lti_shared::domain::tool::ToolUrls;
-use lti_shared::lti13::session::{self, SessionClaims, SessionError};
+use lti_shared::lti13::session::{self, SessionClaims};
 use lti_shared::ports::{CourseRecords, KeyStore};
-use lti_shared::web::http::{ApiError, json_response, request_id};
+use lti_shared::web::error::{Flow, ScoreRefusal, Surface, WebError, respond};
+use lti_shared::web::http::{json_response, request_id};
 use serde::{Deserialize, Serialize};
 
 /// The path of the score API.
@@ -42,48 +43,6 @@ pub struct Outcomes {
     keys: Arc<dyn KeyStore>,
     clock: Arc<dyn Clock>,
     tool: ToolUrls,
-}
-
-/// A score API refusal: an [`ApiError`] that may name the JSON field at fault.
-struct Refusal {
-    error: ApiError,
-    field: Option<&'static str>,
-}
-
-impl From<ApiError> for Refusal {
-    fn from(error: ApiError) -> Self {
-        Self { error, field: None }
-    }
-}
-
-impl Refusal {
-    fn into_response(self, request_id: &str) -> Response<Body> {
-        #[derive(Serialize)]
-        struct ErrorBody<'a> {
-            error: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            field: Option<&'a str>,
-            message: &'a str,
-            request_id: &'a str,
-        }
-        let mut response = json_response(
-            self.error.status,
-            &ErrorBody {
-                error: self.error.code,
-                field: self.field,
-                message: &self.error.message,
-                request_id,
-            },
-            "no-store",
-        );
-        if self.error.status == 401 {
-            response.headers_mut().insert(
-                http::header::WWW_AUTHENTICATE,
-                http::HeaderValue::from_static("Bearer"),
-            );
-        }
-        response
-    }
 }
 
 /// What `GET /outcomes/{id}` shows (and `POST` answers with).
@@ -214,12 +173,12 @@ impl Outcomes {
         let id = request_id(&req);
         let response = match self.respond(&req, &id).await {
             Ok(response) => response,
-            Err(refusal) => refusal.into_response(&id),
+            Err(refusal) => respond(&refusal, &id, Surface::Json),
         };
         with_cors(response)
     }
 
-    async fn respond(&self, req: &Request, id: &str) -> Result<Response<Body>, Refusal> {
+    async fn respond(&self, req: &Request, id: &str) -> Result<Response<Body>, WebError> {
         let path = req.uri().path();
         if req.method() == http::Method::OPTIONS {
             let mut response = Response::new(Body::Empty);
@@ -228,22 +187,22 @@ impl Outcomes {
         }
         if path == OUTCOMES_PATH || path == "/outcomes/" {
             if req.method() != http::Method::POST {
-                return Err(ApiError::method_not_allowed("POST").into());
+                return Err(WebError::MethodNotAllowed("POST"));
             }
-            let claims = self.session(req, id).await?;
+            let claims = self.session(req).await?;
             return self.submit(req, id, &claims).await;
         }
         if let Some(rest) = path.strip_prefix("/outcomes/") {
             if req.method() != http::Method::GET {
-                return Err(ApiError::method_not_allowed("GET").into());
+                return Err(WebError::MethodNotAllowed("GET"));
             }
-            let claims = self.session(req, id).await?;
-            return self.show(rest, id, &claims).await;
+            let claims = self.session(req).await?;
+            return self.show(rest, &claims).await;
         }
-        Err(ApiError::new(404, "not_found", "there is nothing at this path").into())
+        Err(WebError::NotFound)
     }
 
-    async fn session(&self, req: &Request, id: &str) -> Result<SessionClaims, Refusal> {
+    async fn session(&self, req: &Request) -> Result<SessionClaims, WebError> {
         let token = req
             .headers()
             .get(http::header::AUTHORIZATION)
@@ -254,36 +213,15 @@ impl Outcomes {
             })
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::new(
-                    401,
-                    "missing_token",
-                    "send the lti_session token of the launch as Authorization: Bearer <token>",
-                )
-            })?;
+            .ok_or(ScoreRefusal::MissingToken)?;
         let keys = self.keys.signing_keys().await.map_err(|error| {
-            tracing::error!(request_id = id, %error, "cannot read the signing keys");
-            ApiError::unavailable()
+            WebError::unavailable(Flow::Api, "cannot read the signing keys", &error)
         })?;
         session::verify_for_tool(token, &keys, &self.tool.origin_string(), self.clock.now())
-            .map_err(|error| {
-                tracing::info!(request_id = id, %error, "score API session refused");
-                let (code, message) = match error {
-                    SessionError::Expired => (
-                        "session_expired",
-                        "the launch session has expired; launch the activity again from the course",
-                    ),
-                    _ => (
-                        "invalid_token",
-                        "the token is not a valid launch session of this tool; launch the activity \
-                     again from the course",
-                    ),
-                };
-                Refusal::from(ApiError::new(401, code, message))
-            })
+            .map_err(WebError::from)
     }
 
-    fn attempt_key(claims: &SessionClaims) -> Result<AttemptKey, Refusal> {
+    fn attempt_key(claims: &SessionClaims) -> Result<AttemptKey, WebError> {
         match (&claims.user_id, &claims.attempt_id) {
             (Some(user_id), Some(attempt_id)) => Ok(AttemptKey {
                 scope: claims.platform.clone(),
@@ -291,12 +229,7 @@ impl Outcomes {
                 user_id: user_id.clone(),
                 attempt_id: attempt_id.clone(),
             }),
-            _ => Err(ApiError::new(
-                403,
-                "anonymous_launch",
-                "this launch did not identify a user, so there is no attempt to grade",
-            )
-            .into()),
+            _ => Err(ScoreRefusal::AnonymousLaunch.into()),
         }
     }
 
@@ -305,69 +238,40 @@ impl Outcomes {
         req: &Request,
         id: &str,
         claims: &SessionClaims,
-    ) -> Result<Response<Body>, Refusal> {
+    ) -> Result<Response<Body>, WebError> {
         let key = Self::attempt_key(claims)?;
         let body: &[u8] = req.body().as_ref();
         if body.len() > MAX_BODY {
-            return Err(
-                ApiError::new(413, "payload_too_large", "the score body is too large").into(),
-            );
+            return Err(ScoreRefusal::PayloadTooLarge.into());
         }
-        let input: ScoreInput = serde_json::from_slice(body).map_err(|e| {
-            let message = format!(
-                "the body must be a JSON score like {{\"scoreGiven\": 7, \"scoreMaximum\": 10}} \
-                 ({})",
-                first_line(&e.to_string())
-            );
-            Refusal::from(ApiError::new(400, "invalid_json", message))
-        })?;
+        let input: ScoreInput = serde_json::from_slice(body)
+            .map_err(|e| ScoreRefusal::InvalidJson(first_line(&e.to_string()).to_owned()))?;
         if let Some(attempt) = &input.attempt_id
             && attempt != key.attempt_id.as_str()
         {
-            return Err(Refusal {
-                error: ApiError::new(
-                    403,
-                    "wrong_attempt",
-                    "attemptId names another attempt than the one this session was issued for",
-                ),
-                field: Some("attemptId"),
-            });
+            return Err(ScoreRefusal::WrongAttempt.into());
         }
         let unavailable = |error: lti_shared::ports::StoreError| {
-            tracing::error!(request_id = id, %error, "score API storage failure");
-            Refusal::from(ApiError::unavailable())
+            WebError::unavailable(Flow::Api, "score API storage failure", &error)
         };
         let attempt = self
             .records
             .attempt(&key)
             .await
             .map_err(unavailable)?
-            .ok_or_else(|| {
-                ApiError::new(
-                    404,
-                    "attempt_not_found",
-                    "the attempt of this session no longer exists; launch the activity again",
-                )
-            })?;
+            .ok_or(ScoreRefusal::AttemptNotFound)?;
         let link = self
             .records
             .resource_link(&key.scope, &key.resource_link_id)
             .await
             .map_err(unavailable)?
-            .ok_or_else(|| {
-                ApiError::new(
-                    404,
-                    "resource_link_not_found",
-                    "the resource link of this session no longer exists; launch the activity \
-                     again",
-                )
-            })?;
+            .ok_or(ScoreRefusal::ResourceLinkNotFound)?;
         let now = lti_shared::domain::score::truncate_to_millis(self.clock.now());
         let score = input
             .validate(link.grading.extra_credit, now)
-            .map_err(|e| Refusal {
-                field: Some(e.field()),
-                error: ApiError::new(400, "invalid_score", e.to_string()),
+            .map_err(|e| ScoreRefusal::InvalidScore {
+                field: e.field(),
+                reason: e.to_string(),
             })?;
         match self.deliverer.submit(&attempt, &link, score).await {
             Ok(delivery) => {
@@ -378,45 +282,20 @@ impl Outcomes {
                     "no-store",
                 ))
             }
-            Err(SubmitError::NoPassback) => Err(ApiError::new(
-                422,
-                "no_grade_passback",
-                SubmitError::NoPassback.to_string(),
-            )
-            .into()),
-            Err(SubmitError::NoAttempt) => {
-                Err(
-                    ApiError::new(404, "attempt_not_found", SubmitError::NoAttempt.to_string())
-                        .into(),
-                )
-            }
             Err(SubmitError::Store(error)) => Err(unavailable(error)),
+            Err(error) => Err(error.into()),
         }
     }
 
-    async fn show(
-        &self,
-        rest: &str,
-        id: &str,
-        claims: &SessionClaims,
-    ) -> Result<Response<Body>, Refusal> {
-        let not_found = || {
-            Refusal::from(ApiError::new(
-                404,
-                "not_found",
-                "there is no grade with this id for this session's attempt",
-            ))
-        };
+    async fn show(&self, rest: &str, claims: &SessionClaims) -> Result<Response<Body>, WebError> {
+        let not_found = || WebError::from(ScoreRefusal::GradeNotFound);
         let key = Self::attempt_key(claims)?;
         let delivery_id = DeliveryId::parse(rest).map_err(|_| not_found())?;
         let delivery = self
             .records
             .delivery(&delivery_id)
             .await
-            .map_err(|error| {
-                tracing::error!(request_id = id, %error, "score API storage failure");
-                Refusal::from(ApiError::unavailable())
-            })?
+            .map_err(|error| WebError::unavailable(Flow::Api, "score API storage failure", &error))?
             .filter(|d| d.attempt == key)
             .ok_or_else(not_found)?;
         Ok(json_response(

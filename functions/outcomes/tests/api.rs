@@ -10,13 +10,14 @@ use lambda_http::Body;
 use lti_shared::adapters::ags_client::AgsClient;
 use lti_shared::adapters::basic_outcomes::OutcomesClient;
 use lti_shared::adapters::grade_services::GradeServices;
+use lti_shared::adapters::http_client::OutboundPolicy;
 use lti_shared::adapters::keystore::file::FileKeyStore;
 use lti_shared::adapters::queue_polled::PolledStore;
 use lti_shared::adapters::store::embedded::EmbeddedStore;
 use lti_shared::app::delivery::{Deliverer, DelivererParts, DeliveryPolicy};
 use lti_shared::domain::clock::{Clock, FixedClock};
 use lti_shared::domain::ids::{
-    AttemptId, ClientId, ConsumerKey, DeploymentId, Issuer, ResourceLinkId, UserId,
+    AttemptId, ClientId, ConsumerKey, DeploymentId, Issuer, LineItemUrl, ResourceLinkId, UserId,
 };
 use lti_shared::domain::keys::KeySet;
 use lti_shared::domain::model::{
@@ -74,8 +75,24 @@ async fn rig() -> Rig {
         outbox: store.clone(),
         keys: key_store.clone(),
         services: Arc::new(GradeServices::new(
-            Arc::new(AgsClient::new(store.clone(), clock.clone()).unwrap()),
-            Arc::new(OutcomesClient::new(clock.clone()).unwrap()),
+            // Platforms here listen on loopback over http: the local-run outbound policy.
+            Arc::new(
+                AgsClient::with_policy(
+                    store.clone(),
+                    clock.clone(),
+                    lti_shared::lti13::ags::REQUEST_TIMEOUT,
+                    OutboundPolicy::local(),
+                )
+                .unwrap(),
+            ),
+            Arc::new(
+                OutcomesClient::with_policy(
+                    clock.clone(),
+                    lti_shared::lti11::pox::REQUEST_TIMEOUT,
+                    OutboundPolicy::local(),
+                )
+                .unwrap(),
+            ),
         )),
         queue: Arc::new(PolledStore),
         clock: clock.clone(),
@@ -129,7 +146,9 @@ async fn rig() -> Rig {
                 ags: ags.then(|| AgsEndpoint {
                     scopes: vec![SCOPE_SCORE.into(), SCOPE_LINEITEM.into()],
                     lineitems: Some(format!("{DEAD_PLATFORM}/lineitems")),
-                    lineitem: Some(format!("{DEAD_PLATFORM}/lineitems/1")),
+                    lineitem: Some(
+                        LineItemUrl::parse(format!("{DEAD_PLATFORM}/lineitems/1")).unwrap(),
+                    ),
                 }),
                 lti11: None,
                 grading: GradingSettings::default(),

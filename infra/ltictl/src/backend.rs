@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use lti_shared::adapters::http_client::OutboundPolicy;
 use lti_shared::adapters::keystore::file::FileKeyStore;
 use lti_shared::adapters::keystore::secrets_manager::SecretsManagerKeyStore;
 use lti_shared::adapters::queue_polled::PolledStore;
@@ -99,7 +100,20 @@ impl Backend {
 
     /// Every port of this backend, with time from `clock` and registrations cached for
     /// `registry_ttl` (the same wiring the Lambda functions use).
+    ///
+    /// The outbound clients among them follow [`OutboundPolicy::local`], installed here as
+    /// the process default: `ltictl` runs on a developer's or operator's machine, never on
+    /// Lambda, and platforms it serves or delivers to locally listen on this machine's
+    /// loopback over plain http. Everything else (internal ranges, plain http elsewhere)
+    /// stays refused.
     pub fn ports(&self, clock: Arc<dyn Clock>, registry_ttl: std::time::Duration) -> Ports {
+        if let Err(installed) = OutboundPolicy::local().install_process_default() {
+            tracing::warn!(
+                ?installed,
+                "another outbound policy is the process default; loopback platforms may be \
+                 refused"
+            );
+        }
         Ports::new(
             self.store.clone(),
             self.keys.clone(),

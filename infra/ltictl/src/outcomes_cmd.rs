@@ -144,8 +144,8 @@ fn delivery_id(text: &str) -> Result<DeliveryId, CliError> {
 fn where_to(delivery: &Delivery) -> String {
     match &delivery.target {
         DeliveryTarget::Ags { lineitem, .. } => lineitem
-            .clone()
-            .unwrap_or_else(|| "AGS (line item to be found)".into()),
+            .as_ref()
+            .map_or_else(|| "AGS (line item to be found)".into(), ToString::to_string),
         DeliveryTarget::BasicOutcome(o) => format!("Basic Outcomes {}", o.service_url),
     }
 }
@@ -318,7 +318,8 @@ pub(crate) async fn resource(
         link.grading.extra_credit.to_string(),
         link.ags
             .as_ref()
-            .and_then(|a| a.lineitem.clone())
+            .and_then(|a| a.lineitem.as_ref())
+            .map(ToString::to_string)
             .unwrap_or_default(),
     ]];
     out.table(

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use lti_shared::adapters::store::dynamo::DynamoStore;
 use lti_shared::adapters::store::embedded::EmbeddedStore;
 use lti_shared::domain::ids::{
-    AttemptId, ClientId, ConsumerKey, ContextId, DeliveryId, Issuer, ResourceLinkId, UserId,
+    AttemptId, ClientId, ConsumerKey, ContextId, DeliveryId, Issuer, LineItemUrl, ResourceLinkId,
+    UserId,
 };
 use lti_shared::domain::model::{Attempt, AttemptKey, Context, PlatformScope, ResourceLink, User};
 use lti_shared::domain::outbox::{Delivery, DeliveryStatus, DeliveryTarget};
@@ -149,7 +150,9 @@ async fn seed(
             attempt: a.key.clone(),
             score: score.clone(),
             target: DeliveryTarget::Ags {
-                lineitem: Some("https://canvas.test.example/lineitems/1".into()),
+                lineitem: Some(
+                    LineItemUrl::parse("https://canvas.test.example/lineitems/1").unwrap(),
+                ),
                 lineitems: None,
                 scopes: Vec::new(),
                 label: None,

@@ -16,7 +16,11 @@
 //!   `Link: rel="next"` pages on the container's origin only (the bearer token never goes to
 //!   another origin), or created when the `lineitem` scope allows.
 //!
-//! Every request sends a `User-Agent`. Errors say whether a retry can help
+//! Every request sends a `User-Agent` and goes through an [`OutboundClient`] under its
+//! [`OutboundPolicy`] (no redirects, timeouts, answers read up to [`MAX_RESPONSE_BYTES`]): a
+//! URL refused for what it is (scheme, address literal) is [`AgsError::BadUrl`] before any
+//! token is fetched for it; a host name refused for the address it resolves to is
+//! [`AgsError::Transport`], retried as DNS answers change. Errors say whether a retry can help
 //! ([`AgsError::is_retryable`]) and carry the platform's `Retry-After`.
 
 use std::collections::HashMap;
@@ -27,8 +31,9 @@ use sha2::Digest as _;
 use time::OffsetDateTime;
 use url::Url;
 
+use crate::adapters::http_client::{OutboundClient, OutboundError, OutboundPolicy, read_capped};
 use crate::domain::clock::Clock;
-use crate::domain::ids::{ResourceLinkId, UserId};
+use crate::domain::ids::{LineItemUrl, ResourceLinkId, UserId};
 use crate::domain::keys::KeySet;
 use crate::domain::model::Registration;
 use crate::domain::score::Score;
@@ -66,7 +71,7 @@ fn token_key(registration: &Registration, scopes: &[String]) -> String {
 /// The AGS client. Cheap to share (`Arc`); its token cache lives as long as it does, so a
 /// Lambda keeps tokens across invocations.
 pub struct AgsClient {
-    http: crate::adapters::http_client::LazyClient,
+    http: OutboundClient,
     items: Arc<dyn ExpiringItems>,
     clock: Arc<dyn Clock>,
     memory: Mutex<HashMap<String, CachedToken>>,
@@ -79,35 +84,51 @@ impl std::fmt::Debug for AgsClient {
     }
 }
 
-fn transport(what: &'static str) -> impl Fn(reqwest::Error) -> AgsError {
-    move |e| AgsError::Transport {
-        what,
-        detail: if e.is_timeout() {
-            "timed out".to_owned()
-        } else if e.is_connect() {
-            "connection failed".to_owned()
-        } else {
-            "the connection broke".to_owned()
-        },
+/// An [`OutboundError`] of the request for `what` as an [`AgsError`].
+fn transport(what: &'static str) -> impl Fn(OutboundError) -> AgsError {
+    move |error| {
+        let detail = match error {
+            OutboundError::Refused(refusal) if !refusal.depends_on_dns() => {
+                tracing::warn!(what, %refusal, "platform URL refused by the outbound policy");
+                return AgsError::BadUrl(url_label(what));
+            }
+            OutboundError::TooLarge { .. } => {
+                return AgsError::Malformed {
+                    what,
+                    detail: "the answer is too large".to_owned(),
+                };
+            }
+            OutboundError::Setup(detail) => {
+                return AgsError::Transport {
+                    what: "setting up the HTTP client",
+                    detail,
+                };
+            }
+            refused @ OutboundError::Refused(_) => format!("its URL {refused}"),
+            OutboundError::Timeout => "timed out".to_owned(),
+            OutboundError::Connect(_) => "connection failed".to_owned(),
+            OutboundError::Transport(_) => "the connection broke".to_owned(),
+        };
+        AgsError::Transport { what, detail }
+    }
+}
+
+/// The URL a request for `what` goes to, as [`AgsError::BadUrl`] names it.
+fn url_label(what: &'static str) -> &'static str {
+    match what {
+        "the access token request" => "token URL",
+        "the score" => "line item URL",
+        "the line items" | "creating the line item" => "line items URL",
+        "the course membership" => "membership URL",
+        _ => "service URL",
     }
 }
 
 /// Reads a bounded body.
-async fn read_body(
-    mut response: reqwest::Response,
-    what: &'static str,
-) -> Result<Vec<u8>, AgsError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(transport(what))? {
-        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(AgsError::Malformed {
-                what,
-                detail: "the answer is too large".to_owned(),
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+async fn read_body(response: reqwest::Response, what: &'static str) -> Result<Vec<u8>, AgsError> {
+    read_capped(response, MAX_RESPONSE_BYTES)
+        .await
+        .map_err(transport(what))
 }
 
 /// Turns a non-success answer into [`AgsError::Http`].
@@ -137,10 +158,9 @@ async fn http_error(response: reqwest::Response, what: &'static str) -> AgsError
 impl AgsClient {
     /// The HTTP client, built on first use.
     fn http(&self) -> Result<&reqwest::Client, AgsError> {
-        self.http.get().map_err(|detail| AgsError::Transport {
-            what: "setting up the HTTP client",
-            detail: detail.to_owned(),
-        })
+        self.http
+            .client()
+            .map_err(transport("setting up the HTTP client"))
     }
 
     /// A client with the default timeout, caching tokens in `items` too.
@@ -148,20 +168,25 @@ impl AgsClient {
         Self::with_timeout(items, clock, REQUEST_TIMEOUT)
     }
 
-    /// A client whose requests time out after `timeout`.
+    /// A client whose requests time out after `timeout`, under
+    /// [`OutboundPolicy::process_default`].
     pub fn with_timeout(
         items: Arc<dyn ExpiringItems>,
         clock: Arc<dyn Clock>,
         timeout: Duration,
     ) -> Result<Self, AgsError> {
+        Self::with_policy(items, clock, timeout, OutboundPolicy::process_default())
+    }
+
+    /// A client whose requests time out after `timeout`, under `outbound`.
+    pub fn with_policy(
+        items: Arc<dyn ExpiringItems>,
+        clock: Arc<dyn Clock>,
+        timeout: Duration,
+        outbound: OutboundPolicy,
+    ) -> Result<Self, AgsError> {
         // Built on the first platform call, not at cold start (see `crate::adapters::http_client`).
-        let http = crate::adapters::http_client::LazyClient::new(move || {
-            reqwest::Client::builder()
-                .timeout(timeout)
-                .connect_timeout(timeout.min(Duration::from_secs(5)))
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(USER_AGENT)
-        });
+        let http = OutboundClient::new(outbound, timeout, USER_AGENT);
         Ok(Self {
             http,
             items,
@@ -256,9 +281,10 @@ impl AgsClient {
         sorted.sort_unstable();
         sorted.dedup();
         let scope = sorted.join(" ");
-        let response = self
-            .http()?
+        let request = self
+            .http
             .post(registration.token_url.clone())
+            .map_err(transport(WHAT))?
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&[
                 ("grant_type", "client_credentials"),
@@ -268,10 +294,8 @@ impl AgsClient {
                 ),
                 ("client_assertion", assertion.as_str()),
                 ("scope", scope.as_str()),
-            ])
-            .send()
-            .await
-            .map_err(transport(WHAT))?;
+            ]);
+        let response = self.http.send(request).await.map_err(transport(WHAT))?;
         if !response.status().is_success() {
             return Err(http_error(response, WHAT).await);
         }
@@ -295,11 +319,17 @@ impl AgsClient {
         request: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, AgsError> {
         let http = self.http()?;
+        // The URL is checked before a token is fetched for it.
+        let probe = request(http, "")
+            .build()
+            .map_err(|_| AgsError::BadUrl(url_label(what)))?;
+        self.http.check_url(probe.url()).map_err(transport(what))?;
         let mut refreshed = false;
         loop {
             let token = self.access_token(registration, keys, scopes).await?;
-            let response = request(http, &token)
-                .send()
+            let response = self
+                .http
+                .send(request(http, &token))
                 .await
                 .map_err(transport(what))?;
             if response.status() == reqwest::StatusCode::UNAUTHORIZED && !refreshed {
@@ -320,14 +350,14 @@ impl AgsClient {
         registration: &Registration,
         keys: &KeySet,
         granted: &[String],
-        lineitem: &str,
+        lineitem: &LineItemUrl,
         user: &UserId,
         score: &Score,
     ) -> Result<(), AgsError> {
         if !granted.iter().any(|s| s == SCOPE_SCORE) {
             return Err(AgsError::MissingScope("score"));
         }
-        let url = scores_url(lineitem)?;
+        let url = scores_url(lineitem.as_str())?;
         let body = score_body(user, score).to_string();
         let scopes = token_scopes(granted);
         self.authorized(registration, keys, &scopes, "the score", |http, token| {
@@ -342,7 +372,8 @@ impl AgsClient {
 
     /// The line item of `resource_link` in the container `lineitems`: found by
     /// `resource_link_id`, or created with `label` and `score_maximum` when the `lineitem`
-    /// scope was granted.
+    /// scope was granted. A line item whose `id` is not an absolute http(s) URL is refused as
+    /// [`AgsError::BadUrl`], as posting a score to it would be.
     #[allow(clippy::too_many_arguments)]
     pub async fn find_or_create_lineitem(
         &self,
@@ -353,7 +384,7 @@ impl AgsClient {
         resource_link: &ResourceLinkId,
         label: &str,
         score_maximum: f64,
-    ) -> Result<String, AgsError> {
+    ) -> Result<LineItemUrl, AgsError> {
         let can_read = granted
             .iter()
             .any(|s| s == SCOPE_LINEITEM || s == SCOPE_LINEITEM_READONLY);
@@ -390,7 +421,7 @@ impl AgsClient {
                 .into_iter()
                 .find(|i| i.resource_link_id.as_deref() == Some(resource_link.as_str()))
             {
-                return Ok(found.id);
+                return line_item_url(found.id);
             }
             match next.and_then(|n| page.join(&n).ok()) {
                 Some(url) if url.origin() == container.origin() => page = url,
@@ -429,8 +460,13 @@ impl AgsClient {
                 what: WHAT,
                 detail: e.to_string(),
             })?;
-        Ok(created.id)
+        line_item_url(created.id)
     }
+}
+
+/// The URL of a line item the platform answered with (its `id`, AGS 2.0 §3.2.3).
+fn line_item_url(id: String) -> Result<LineItemUrl, AgsError> {
+    LineItemUrl::parse(id).map_err(|_| AgsError::BadUrl("line item URL"))
 }
 
 impl AgsClient {

@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::adapters::http_client::{OutboundClient, OutboundError, OutboundPolicy, read_capped};
 use crate::domain::clock::Clock;
 use crate::lti11::oauth1;
 use crate::lti11::pox::{
@@ -17,9 +18,13 @@ use crate::lti11::pox::{
 ///
 /// It signs each request with a fresh nonce and the injected clock's time, does not follow
 /// redirects (the signature covers the URL, and a 307 would replay the signed body elsewhere),
-/// gives each request [`REQUEST_TIMEOUT`] and sends [`USER_AGENT`].
+/// gives each request [`REQUEST_TIMEOUT`] and sends [`USER_AGENT`]. Requests go through an
+/// [`OutboundClient`] under its [`OutboundPolicy`]: a `lis_outcome_service_url` the policy
+/// refuses is [`OutcomeError::InvalidServiceUrl`] when the URL alone is refused, and
+/// [`OutcomeError::Transport`] when the address its host resolves to is (DNS answers change,
+/// so that one is retried).
 pub struct OutcomesClient {
-    http: crate::adapters::http_client::LazyClient,
+    http: OutboundClient,
     clock: Arc<dyn Clock>,
 }
 
@@ -39,15 +44,20 @@ impl OutcomesClient {
         Self::with_timeout(clock, REQUEST_TIMEOUT)
     }
 
-    /// A client whose requests time out after `timeout`.
+    /// A client whose requests time out after `timeout`, under
+    /// [`OutboundPolicy::process_default`].
     pub fn with_timeout(clock: Arc<dyn Clock>, timeout: Duration) -> Result<Self, OutcomeError> {
+        Self::with_policy(clock, timeout, OutboundPolicy::process_default())
+    }
+
+    /// A client whose requests time out after `timeout`, under `outbound`.
+    pub fn with_policy(
+        clock: Arc<dyn Clock>,
+        timeout: Duration,
+        outbound: OutboundPolicy,
+    ) -> Result<Self, OutcomeError> {
         // Built on the first service call, not at cold start (see `crate::adapters::http_client`).
-        let http = crate::adapters::http_client::LazyClient::new(move || {
-            reqwest::Client::builder()
-                .timeout(timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(USER_AGENT)
-        });
+        let http = OutboundClient::new(outbound, timeout, USER_AGENT);
         Ok(Self { http, clock })
     }
 
@@ -89,6 +99,10 @@ impl OutcomesClient {
                 "is not an http or https URL",
             ));
         }
+        let request_builder = self
+            .http
+            .post(target.service_url.clone())
+            .map_err(|error| self.outbound_error(error))?;
         let message_id = fresh_token();
         let body = request_body(request, &target.sourcedid, &message_id)?;
         let authorization = oauth1::sign_body_request(
@@ -99,68 +113,50 @@ impl OutcomesClient {
             self.clock.now().unix_timestamp(),
             &oauth1::fresh_nonce(),
         );
-        let response = self
-            .http
-            .get()
-            .map_err(|error| {
-                OutcomeError::Transport(format!("cannot set up the HTTP client: {error}"))
-            })?
-            .post(target.service_url.clone())
+        let call = request_builder
             .header(reqwest::header::CONTENT_TYPE, "application/xml")
             .header(reqwest::header::AUTHORIZATION, authorization)
-            .body(body)
-            .send()
+            .body(body);
+        let response = self
+            .http
+            .send(call)
             .await
-            .map_err(transport_error)?;
+            .map_err(|error| self.outbound_error(error))?;
         let status = response.status();
         if !status.is_success() {
             return Err(OutcomeError::Http(status.as_u16()));
         }
-        let answer = read_limited(response).await?;
+        let answer = read_capped(response, MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|error| self.outbound_error(error))?;
         parse_response(&answer, &message_id, request.operation())
+    }
+
+    /// An [`OutboundError`] as this client's [`OutcomeError`].
+    fn outbound_error(&self, error: OutboundError) -> OutcomeError {
+        match error {
+            OutboundError::Refused(refusal) if !refusal.depends_on_dns() => {
+                tracing::warn!(%refusal, "lis_outcome_service_url refused by the outbound policy");
+                OutcomeError::InvalidServiceUrl(refusal.rule())
+            }
+            refused @ OutboundError::Refused(_) => {
+                OutcomeError::Transport(format!("its lis_outcome_service_url {refused}"))
+            }
+            OutboundError::TooLarge { .. } => OutcomeError::ResponseTooLarge,
+            OutboundError::Timeout => OutcomeError::Transport(format!(
+                "no answer within {} s",
+                self.http.timeout().as_secs_f32()
+            )),
+            OutboundError::Setup(_) | OutboundError::Connect(_) | OutboundError::Transport(_) => {
+                OutcomeError::Transport(error.to_string())
+            }
+        }
     }
 }
 
 /// A new `imsx_messageIdentifier`: 122 random bits (a v4 UUID) as 32 hex digits.
 fn fresh_token() -> String {
     uuid::Uuid::new_v4().simple().to_string()
-}
-
-/// The answer's body, refused once it passes [`MAX_RESPONSE_BYTES`] (without reading the rest).
-async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, OutcomeError> {
-    if response
-        .content_length()
-        .is_some_and(|len| len > MAX_RESPONSE_BYTES as u64)
-    {
-        return Err(OutcomeError::ResponseTooLarge);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
-        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(OutcomeError::ResponseTooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// A reqwest error as [`OutcomeError::Transport`], with its causes but without the URL.
-fn transport_error(error: reqwest::Error) -> OutcomeError {
-    if error.is_timeout() {
-        return OutcomeError::Transport(format!(
-            "no answer within {} s",
-            REQUEST_TIMEOUT.as_secs()
-        ));
-    }
-    let error = error.without_url();
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    OutcomeError::Transport(text)
 }
 
 #[cfg(test)]

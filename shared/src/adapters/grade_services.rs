@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::adapters::ags_client::AgsClient;
 use crate::adapters::basic_outcomes::OutcomesClient;
-use crate::domain::ids::{ConsumerKey, ResourceLinkId, UserId};
+use crate::domain::ids::{ConsumerKey, LineItemUrl, ResourceLinkId, UserId};
 use crate::domain::keys::KeySet;
 use crate::domain::model::{BasicOutcome, Registration};
 use crate::domain::score::Score;
@@ -41,7 +41,7 @@ impl PlatformServices for GradeServices {
         resource_link: &ResourceLinkId,
         label: &str,
         score_maximum: f64,
-    ) -> Result<String, ServiceError> {
+    ) -> Result<LineItemUrl, ServiceError> {
         Ok(self
             .ags
             .find_or_create_lineitem(
@@ -61,7 +61,7 @@ impl PlatformServices for GradeServices {
         registration: &Registration,
         keys: &KeySet,
         granted: &[String],
-        lineitem: &str,
+        lineitem: &LineItemUrl,
         user: &UserId,
         score: &Score,
     ) -> Result<(), ServiceError> {

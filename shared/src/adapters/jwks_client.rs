@@ -17,11 +17,15 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use url::Url;
 
+use crate::adapters::http_client::{OutboundClient, OutboundError, OutboundPolicy, read_capped};
 use crate::domain::platform_key::{KeyLookupError, PlatformKey};
 use crate::ports::{ExpiringItems, ItemKind, PlatformKeySource};
 
-/// The largest key set accepted from a platform.
-const MAX_JWKS_BYTES: usize = 512 * 1024;
+/// The largest key set accepted from a platform; reading stops there.
+pub const MAX_JWKS_BYTES: usize = 512 * 1024;
+
+/// The `User-Agent` of key set requests.
+const USER_AGENT: &str = concat!("lti-tool/", env!("CARGO_PKG_VERSION"));
 
 /// How long key sets are trusted.
 #[derive(Debug, Clone, Copy)]
@@ -122,8 +126,12 @@ impl CachedSet {
 }
 
 /// Platforms' key sets, cached in memory and in the shared store.
+///
+/// Key sets are fetched through an [`OutboundClient`]: under its [`OutboundPolicy`], without
+/// following redirects (a 3xx is reported as the answer), within
+/// [`KeyCachePolicy::fetch_timeout`], and read up to [`MAX_JWKS_BYTES`].
 pub struct PlatformKeys {
-    http: crate::adapters::http_client::LazyClient,
+    http: OutboundClient,
     items: Arc<dyn ExpiringItems>,
     policy: KeyCachePolicy,
     memory: Mutex<HashMap<String, Arc<CachedSet>>>,
@@ -138,15 +146,20 @@ impl std::fmt::Debug for PlatformKeys {
 }
 
 impl PlatformKeys {
-    /// A cache over the shared store `items`.
+    /// A cache over the shared store `items`, fetching under
+    /// [`OutboundPolicy::process_default`].
     pub fn new(items: Arc<dyn ExpiringItems>, policy: KeyCachePolicy) -> Self {
+        Self::with_outbound(items, policy, OutboundPolicy::process_default())
+    }
+
+    /// A cache over the shared store `items`, fetching under `outbound`.
+    pub fn with_outbound(
+        items: Arc<dyn ExpiringItems>,
+        policy: KeyCachePolicy,
+        outbound: OutboundPolicy,
+    ) -> Self {
         // Built on the first key fetch, not at cold start (see `crate::adapters::http_client`).
-        let timeout = policy.fetch_timeout;
-        let http = crate::adapters::http_client::LazyClient::new(move || {
-            reqwest::Client::builder()
-                .timeout(timeout)
-                .redirect(reqwest::redirect::Policy::limited(3))
-        });
+        let http = OutboundClient::new(outbound, policy.fetch_timeout, USER_AGENT);
         Self {
             http,
             items,
@@ -196,31 +209,28 @@ impl PlatformKeys {
     }
 
     async fn fetch(&self, url: &Url) -> Result<Vec<Jwk>, String> {
-        let response = self
+        let failed = |error: OutboundError| match error {
+            OutboundError::Refused(refusal) => format!("its URL {refusal}; refused"),
+            OutboundError::Setup(_) => error.to_string(),
+            other => format!("request failed ({other})"),
+        };
+        let request = self
             .http
-            .get()
-            .map_err(|error| format!("cannot set up the HTTP client: {error}"))?
             .get(url.clone())
-            .header(http::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|e| format!("request failed ({})", without_url(&e)))?;
+            .map_err(failed)?
+            .header(http::header::ACCEPT, "application/json");
+        let response = self.http.send(request).await.map_err(failed)?;
         if !response.status().is_success() {
             return Err(format!("it answered HTTP {}", response.status().as_u16()));
         }
-        if response
-            .content_length()
-            .is_some_and(|len| len > MAX_JWKS_BYTES as u64)
-        {
-            return Err("the key set is too large".into());
-        }
-        let body = response
-            .bytes()
+        let body = read_capped(response, MAX_JWKS_BYTES)
             .await
-            .map_err(|e| format!("reading it failed ({})", without_url(&e)))?;
-        if body.len() > MAX_JWKS_BYTES {
-            return Err("the key set is too large".into());
-        }
+            .map_err(|error| match error {
+                OutboundError::TooLarge { .. } => {
+                    format!("the key set is larger than {MAX_JWKS_BYTES} bytes")
+                }
+                other => format!("reading it failed ({other})"),
+            })?;
         serde_json::from_slice::<JwkSet>(&body)
             .map(|set| set.keys)
             .map_err(|_| "it is not a JWK set".into())
@@ -329,18 +339,5 @@ impl PlatformKeySource for PlatformKeys {
                 }
             }
         }
-    }
-}
-
-/// A reqwest error's text without the URL (which the caller already names).
-fn without_url(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    if let Some(url) = error.url() {
-        text = text.replace(url.as_str(), "the URL");
-    }
-    if error.is_timeout() {
-        "timed out".into()
-    } else {
-        text
     }
 }

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::adapters::http_client::{OutboundClient, OutboundError, OutboundPolicy, read_capped};
 use crate::lti13::dynamic_registration::{
     MAX_DOCUMENT_BYTES, PlatformConfiguration, REQUEST_TIMEOUT, RegisteredClient,
     RegistrationError, RegistrationToken, USER_AGENT, UrlPolicy, check_configuration,
@@ -11,22 +12,34 @@ use crate::lti13::dynamic_registration::{
 };
 
 /// Talks to platforms: fetches OpenID configurations and posts registrations.
+///
+/// Requests go through an [`OutboundClient`] (no redirects, [`REQUEST_TIMEOUT`], bodies read
+/// up to [`MAX_DOCUMENT_BYTES`], built on first use); a URL its [`OutboundPolicy`] refuses,
+/// before sending or at connect time, is [`RegistrationError::UnusableUrl`].
 #[derive(Debug, Clone)]
 pub struct Registrar {
-    http: reqwest::Client,
+    http: OutboundClient,
     /// Which URLs may be called.
     pub policy: UrlPolicy,
 }
 
 impl Registrar {
-    /// A client with [`REQUEST_TIMEOUT`], no redirects, and `policy`.
+    /// A client with [`REQUEST_TIMEOUT`], no redirects, and `policy`; the outbound policy
+    /// follows it: [`OutboundPolicy::local`] when `policy` allows http on loopback (local
+    /// runs), [`OutboundPolicy::lambda`] otherwise.
     pub fn new(policy: UrlPolicy) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(USER_AGENT)
-            .build()
-            .unwrap_or_default();
+        let outbound = if policy.allow_http_loopback {
+            OutboundPolicy::local()
+        } else {
+            OutboundPolicy::lambda()
+        };
+        Self::with_outbound(policy, outbound)
+    }
+
+    /// A client with [`REQUEST_TIMEOUT`], no redirects, `policy` for the URLs it accepts and
+    /// `outbound` for where requests may go.
+    pub fn with_outbound(policy: UrlPolicy, outbound: OutboundPolicy) -> Self {
+        let http = OutboundClient::new(outbound, REQUEST_TIMEOUT, USER_AGENT);
         Self { http, policy }
     }
 
@@ -37,25 +50,32 @@ impl Registrar {
         url_text: &str,
         token: Option<&RegistrationToken>,
     ) -> Result<PlatformConfiguration, RegistrationError> {
-        let url = self.policy.check("openid_configuration", url_text)?;
+        const FIELD: &str = "openid_configuration";
+        let url = self.policy.check(FIELD, url_text)?;
+        let failed = |error| {
+            outbound_error(
+                FIELD,
+                &url,
+                error,
+                RegistrationError::ConfigurationUnreachable,
+            )
+        };
         let mut request = self
             .http
             .get(url.clone())
+            .map_err(failed)?
             .header(reqwest::header::ACCEPT, "application/json");
         if let Some(token) = token {
             request = request.bearer_auth(token.expose());
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| RegistrationError::ConfigurationUnreachable(transport(&e)))?;
+        let response = self.http.send(request).await.map_err(failed)?;
         let status = response.status();
         if !status.is_success() {
             return Err(RegistrationError::ConfigurationStatus(status.as_u16()));
         }
-        let body = read_limited(response)
+        let body = read_capped(response, MAX_DOCUMENT_BYTES)
             .await
-            .map_err(RegistrationError::ConfigurationUnreachable)?;
+            .map_err(failed)?;
         check_configuration(&url, &body, self.policy)
     }
 
@@ -66,25 +86,32 @@ impl Registrar {
         token: Option<&RegistrationToken>,
         request: &Value,
     ) -> Result<RegisteredClient, RegistrationError> {
+        const FIELD: &str = "registration_endpoint";
         let url = self
             .policy
-            .check("registration_endpoint", platform.registration_url.as_str())?;
+            .check(FIELD, platform.registration_url.as_str())?;
+        let failed = |error| {
+            outbound_error(
+                FIELD,
+                &url,
+                error,
+                RegistrationError::RegistrationUnreachable,
+            )
+        };
         let mut call = self
             .http
-            .post(url)
+            .post(url.clone())
+            .map_err(failed)?
             .header(reqwest::header::ACCEPT, "application/json")
             .json(request);
         if let Some(token) = token {
             call = call.bearer_auth(token.expose());
         }
-        let response = call
-            .send()
-            .await
-            .map_err(|e| RegistrationError::RegistrationUnreachable(transport(&e)))?;
+        let response = self.http.send(call).await.map_err(failed)?;
         let status = response.status().as_u16();
-        let body = read_limited(response)
+        let body = read_capped(response, MAX_DOCUMENT_BYTES)
             .await
-            .map_err(RegistrationError::RegistrationUnreachable)?;
+            .map_err(failed)?;
         match status {
             200 | 201 => parse_registration_response(&body),
             401 | 403 => Err(RegistrationError::TokenRefused(status)),
@@ -109,36 +136,33 @@ fn error_code(body: &[u8]) -> String {
     text.chars().filter(|c| !c.is_control()).take(200).collect()
 }
 
-/// A transport error's text without its URL (which may carry a query the platform chose).
-fn transport(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        return format!("no answer within {} s", REQUEST_TIMEOUT.as_secs());
-    }
-    if error.is_connect() {
-        return "connection refused or host unreachable".into();
-    }
-    let mut text = error.to_string();
-    if let Some(url) = error.url() {
-        text = text.replace(url.as_str(), "the URL");
-    }
-    text
-}
-
-/// The body, refused once it passes [`MAX_DOCUMENT_BYTES`].
-async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
-    let too_large = || format!("the answer is larger than {MAX_DOCUMENT_BYTES} bytes");
-    if response
-        .content_length()
-        .is_some_and(|len| len > MAX_DOCUMENT_BYTES as u64)
-    {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| transport(&e))? {
-        if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-            return Err(too_large());
+/// An [`OutboundError`] of a request to `url` (the platform's `field`) as a
+/// [`RegistrationError`]: a refusal is [`RegistrationError::UnusableUrl`] (the detailed reason
+/// goes to the log), anything else `unreachable` with a text that does not repeat the URL.
+fn outbound_error(
+    field: &'static str,
+    url: &url::Url,
+    error: OutboundError,
+    unreachable: fn(String) -> RegistrationError,
+) -> RegistrationError {
+    match error {
+        OutboundError::Refused(refusal) => {
+            tracing::warn!(field, %refusal, "platform URL refused by the outbound policy");
+            RegistrationError::UnusableUrl {
+                field,
+                url: url.as_str().chars().take(300).collect(),
+                reason: refusal.rule(),
+            }
         }
-        body.extend_from_slice(&chunk);
+        OutboundError::Timeout => {
+            unreachable(format!("no answer within {} s", REQUEST_TIMEOUT.as_secs()))
+        }
+        OutboundError::Connect(_) => unreachable("connection refused or host unreachable".into()),
+        OutboundError::TooLarge { cap } => {
+            unreachable(format!("the answer is larger than {cap} bytes"))
+        }
+        other @ (OutboundError::Transport(_) | OutboundError::Setup(_)) => {
+            unreachable(other.to_string())
+        }
     }
-    Ok(body)
 }

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::clock::Clock;
-use crate::domain::ids::DeliveryId;
+use crate::domain::ids::{DeliveryId, LineItemUrl};
 use crate::domain::model::{Attempt, PassbackPolicy, PlatformScope, ResourceLink};
 use crate::domain::outbox::{Delivery, DeliveryStatus, DeliveryTarget, DeliveryTry};
 use crate::domain::score::{Score, truncate_to_millis};
@@ -482,7 +482,7 @@ impl Deliverer {
     async fn send_ags(
         &self,
         delivery: &mut Delivery,
-        lineitem: Option<String>,
+        lineitem: Option<LineItemUrl>,
         lineitems: Option<String>,
         scopes: &[String],
         label: Option<String>,
@@ -544,9 +544,9 @@ impl Deliverer {
 
     /// Keeps a found or created line item on the delivery and the resource link, so it is
     /// not searched for (or created twice) again.
-    async fn remember_lineitem(&self, delivery: &mut Delivery, found: &str) {
+    async fn remember_lineitem(&self, delivery: &mut Delivery, found: &LineItemUrl) {
         if let DeliveryTarget::Ags { lineitem, .. } = &mut delivery.target {
-            *lineitem = Some(found.to_owned());
+            *lineitem = Some(found.clone());
         }
         let key = &delivery.attempt;
         let link = self
@@ -557,7 +557,7 @@ impl Deliverer {
             && let Some(ags) = link.ags.as_mut()
             && ags.lineitem.is_none()
         {
-            ags.lineitem = Some(found.to_owned());
+            ags.lineitem = Some(found.clone());
             if let Err(error) = self.records.put_resource_link(&link).await {
                 tracing::warn!(%error, "the found line item could not be kept on the link");
             }

@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 use url::Url;
 
 use crate::domain::ids::{
-    AttemptId, ClientId, ConsumerKey, ContextId, DeploymentId, Issuer, ResourceLinkId, UserId,
+    AttemptId, ClientId, ConsumerKey, ContextId, DeploymentId, Issuer, LineItemUrl, ResourceLinkId,
+    UserId,
 };
 use crate::domain::roles::Roles;
 
@@ -279,9 +280,10 @@ pub struct AgsEndpoint {
     /// The line items container URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lineitems: Option<String>,
-    /// The line item of this resource link, when the platform created one.
+    /// The line item of this resource link, when the platform created one (AGS 2.0 §3.1) or
+    /// the tool found or created it in the container (§3.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lineitem: Option<String>,
+    pub lineitem: Option<LineItemUrl>,
 }
 
 /// Where an LTI 1.1 grade for one user on one resource link goes (Basic Outcomes:

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::domain::ids::DeliveryId;
+use crate::domain::ids::{DeliveryId, LineItemUrl};
 use crate::domain::model::{AttemptKey, BasicOutcome};
 use crate::domain::record_key::{key_part, scope_key};
 use crate::domain::score::Score;
@@ -64,7 +64,7 @@ pub enum DeliveryTarget {
     Ags {
         /// The line item URL, when known (from the launch, or found/created earlier).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        lineitem: Option<String>,
+        lineitem: Option<LineItemUrl>,
         /// The line items container, for find-or-create when `lineitem` is unknown.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         lineitems: Option<String>,

@@ -1,6 +1,6 @@
 //! The claims of an LTI 1.3 `id_token`, as typed Rust values.
 //!
-//! [`IdTokenClaims`] is the whole JWT payload a platform sends with a launch: the OpenID
+//! `IdTokenClaims` is the whole JWT payload a platform sends with a launch: the OpenID
 //! Connect claims of the 1EdTech Security Framework 1.0 (§5.1.2) and the LTI message claims of
 //! LTI Core 1.3 §5, Deep Linking 2.0 §4.4, AGS 2.0 §3.1, NRPS 2.0 and the LTI 1.1 migration
 //! guide. Every LTI claim is a field renamed to its claim URI ([`uri`] lists them).
@@ -9,9 +9,23 @@
 //!
 //! These types only implement `Deserialize`: there is deliberately no function here that reads
 //! a JWT. The launch verifier checks the signature first and deserializes the payload into
-//! [`IdTokenClaims`] afterwards (STYLE 5), so a value of this type has always been signed by a
-//! registered platform. The verifier, not serde, decides which claims a message type requires
-//! (`resource_link` and `roles` are `Option` here for that reason) and names a missing one.
+//! `IdTokenClaims` afterwards (STYLE 5), so a value of this type has always been signed by a
+//! registered platform. `IdTokenClaims` is crate-private: outside this crate the claims are
+//! reached only through a [`VerifiedLaunch`](crate::lti13::launch::VerifiedLaunch), which only
+//! [`Verifier::verify`](crate::lti13::launch::Verifier::verify) makes. The verifier, not serde,
+//! decides which claims a message type requires (`resource_link` and `roles` are `Option` here
+//! for that reason) and names a missing one.
+//!
+//! # Typed identifiers
+//!
+//! `iss`, `azp` and `deployment_id` are [`Issuer`], [`ClientId`] and [`DeploymentId`]: the
+//! verifier has parsed exactly these values before the payload is deserialized (they route the
+//! verification), so typing them refuses nothing new. `sub`, `resource_link.id`, `context.id`
+//! and `nonce` stay strings as received, because the verifier refuses an unusable one with its
+//! own error ([`InvalidClaim`](crate::lti13::launch::LaunchError::InvalidClaim),
+//! [`NonceMismatch`](crate::lti13::launch::LaunchError::NonceMismatch)) rather than as a
+//! payload that does not deserialize; `target_link_uri` stays a string because it is compared
+//! with the login's target exactly, as sent.
 //!
 //! # What is accepted
 //!
@@ -25,7 +39,8 @@
 //! - Time claims (`exp`, `iat`, `nbf`) must be JSON numbers; fractional seconds
 //!   (`1700000000.123`, `1.7e9`) are truncated; strings are refused.
 //! - `custom` values are not always strings (Canvas substitutes numbers and booleans):
-//!   [`IdTokenClaims::custom_str`] renders them.
+//!   [`VerifiedLaunch::custom`](crate::lti13::launch::VerifiedLaunch::custom)
+//!   renders them.
 //! - Moodle sends deep-linking booleans as `"true"`/`"false"`, `accept_media_types` as an
 //!   array, launch dimensions as strings and `role_scope_mentor` as a comma-separated string.
 //! - PHP platforms encode an empty `custom` object as `[]`.
@@ -49,7 +64,9 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Unexpected, Visitor};
 use serde_json::{Map, Value};
 
-/// The claim names (JSON member names) of the LTI claims read by [`IdTokenClaims`], for error
+use crate::domain::ids::{ClientId, DeploymentId, Issuer};
+
+/// The claim names (JSON member names) of the LTI claims read by `IdTokenClaims`, for error
 /// messages that name a missing claim.
 pub mod uri {
     /// Message type, LTI Core 1.3 §5.3.1.
@@ -95,74 +112,80 @@ pub mod uri {
 /// claims follow LTI Core 1.3 §5 and the service specifications named on each field. See the
 /// module documentation for what is tolerated and why. `Debug` redacts personal data.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
-pub struct IdTokenClaims {
+pub(crate) struct IdTokenClaims {
     /// Issuer: the platform's issuer identifier, an HTTPS URL (Security Framework §5.1.2). The
-    /// verifier compares it exactly with the registered issuer (§5.1.3 step 2).
-    pub iss: String,
+    /// verifier compares it exactly with the registered issuer (§5.1.3 step 2) before the
+    /// payload is deserialized.
+    pub(crate) iss: Issuer,
     /// Subject: the platform's stable id for the user (Security Framework §5.1.2, LTI Core 1.3
     /// §5.3.6). Absent in an anonymous launch (§5.3.6.1).
     #[serde(default)]
-    pub sub: Option<String>,
+    pub(crate) sub: Option<String>,
     /// Audience: must contain the tool's client id (Security Framework §5.1.3 step 3).
-    pub aud: Audience,
-    /// Authorized party; when present it must be the tool's client id (§5.1.3 steps 4 and 5).
+    pub(crate) aud: Audience,
+    /// Authorized party; when present it must be the tool's client id (§5.1.3 steps 4 and 5),
+    /// which the verifier checks before the payload is deserialized.
     #[serde(default)]
-    pub azp: Option<String>,
+    pub(crate) azp: Option<ClientId>,
     /// Expiry, in seconds since the Unix epoch (Security Framework §5.1.2). Fractional
     /// seconds are truncated; a string is refused.
     #[serde(deserialize_with = "numeric_date")]
-    pub exp: i64,
+    pub(crate) exp: i64,
     /// Issue time, in seconds since the Unix epoch (Security Framework §5.1.2). Fractional
     /// seconds are truncated; a string is refused.
     #[serde(deserialize_with = "numeric_date")]
-    pub iat: i64,
+    pub(crate) iat: i64,
     /// Not-before time, in seconds since the Unix epoch (RFC 7519 §4.1.5). Optional; D2L sends
     /// it. Fractional seconds are truncated; a string is refused.
     #[serde(default, deserialize_with = "optional_numeric_date")]
-    pub nbf: Option<i64>,
-    /// The nonce the tool put in its authentication request (Security Framework §5.1.2).
-    pub nonce: String,
+    pub(crate) nbf: Option<i64>,
+    /// The nonce the tool put in its authentication request (Security Framework §5.1.2), as
+    /// received: the verifier parses it into a [`Nonce`](crate::domain::oidc::Nonce) and refuses
+    /// one that is not the nonce issued with the state.
+    pub(crate) nonce: String,
     /// Full display name (OIDC Core §5.1, LTI Core 1.3 §5.3.6). Personal data; redacted in
     /// `Debug`.
     #[serde(default)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Given name(s) (OIDC Core §5.1). Personal data; redacted in `Debug`.
     #[serde(default)]
-    pub given_name: Option<String>,
+    pub(crate) given_name: Option<String>,
     /// Family name(s) (OIDC Core §5.1). Personal data; redacted in `Debug`.
     #[serde(default)]
-    pub family_name: Option<String>,
+    pub(crate) family_name: Option<String>,
     /// Middle name(s) (OIDC Core §5.1). Personal data; redacted in `Debug`.
     #[serde(default)]
-    pub middle_name: Option<String>,
+    pub(crate) middle_name: Option<String>,
     /// Preferred e-mail address (OIDC Core §5.1). Personal data; redacted in `Debug`.
     #[serde(default)]
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
     /// Profile picture URL (OIDC Core §5.1). Personal data; redacted in `Debug`.
     #[serde(default)]
-    pub picture: Option<String>,
+    pub(crate) picture: Option<String>,
     /// Preferred locale as a BCP 47 tag (OIDC Core §5.1, LTI Core 1.3 §5.3.6).
     #[serde(default)]
-    pub locale: Option<String>,
+    pub(crate) locale: Option<String>,
 
     /// The message type exactly as received (LTI Core 1.3 §5.3.1), kept as a string so that a
     /// refusal can name an unsupported type. [`IdTokenClaims::message_kind`] parses it.
     #[serde(rename = "https://purl.imsglobal.org/spec/lti/claim/message_type")]
-    pub message_type: String,
+    pub(crate) message_type: String,
     /// The LTI version; `1.3.0` for this specification (LTI Core 1.3 §5.3.2).
     #[serde(rename = "https://purl.imsglobal.org/spec/lti/claim/version")]
-    pub version: String,
+    pub(crate) version: String,
     /// The deployment the message belongs to (LTI Core 1.3 §5.3.3). Required: a payload
-    /// without it does not deserialize.
+    /// without it does not deserialize. The verifier has checked it is registered before the
+    /// payload is deserialized.
     #[serde(rename = "https://purl.imsglobal.org/spec/lti/claim/deployment_id")]
-    pub deployment_id: String,
-    /// The URL the launch is for (LTI Core 1.3 §5.3.4). Required by the specification for
-    /// resource-link launches; the verifier enforces that.
+    pub(crate) deployment_id: DeploymentId,
+    /// The URL the launch is for (LTI Core 1.3 §5.3.4), as received. Required by the
+    /// specification for resource-link launches; the verifier enforces that and compares it
+    /// exactly with the login's [`TargetLinkUri`](crate::domain::ids::TargetLinkUri).
     #[serde(
         rename = "https://purl.imsglobal.org/spec/lti/claim/target_link_uri",
         default
     )]
-    pub target_link_uri: Option<String>,
+    pub(crate) target_link_uri: Option<String>,
     /// The launching resource link (LTI Core 1.3 §5.3.5). Required for resource-link launches,
     /// absent from deep-linking requests (Deep Linking 2.0 §4.4); the verifier decides.
     /// Strict: a malformed claim fails deserialization.
@@ -171,12 +194,12 @@ pub struct IdTokenClaims {
         default,
         deserialize_with = "strict_claim"
     )]
-    pub resource_link: Option<ResourceLinkClaim>,
+    pub(crate) resource_link: Option<ResourceLinkClaim>,
     /// The user's role URIs in the context (LTI Core 1.3 §5.3.7). The claim is required but
     /// may be an empty array (§5.3.7.1), which stays `Some(vec![])`. Strict: it must be an
     /// array of strings, since roles decide what the user may do.
     #[serde(rename = "https://purl.imsglobal.org/spec/lti/claim/roles", default)]
-    pub roles: Option<Vec<String>>,
+    pub(crate) roles: Option<Vec<String>>,
     /// Ids of the users the launching user mentors (LTI Core 1.3 §5.4.3). An array, or a
     /// comma-separated string as Moodle sends it. Redacted in `Debug`.
     #[serde(
@@ -184,21 +207,21 @@ pub struct IdTokenClaims {
         default,
         deserialize_with = "optional_list"
     )]
-    pub role_scope_mentor: Option<Vec<String>>,
+    pub(crate) role_scope_mentor: Option<Vec<String>>,
     /// The context (usually a course) of the launch (LTI Core 1.3 §5.4.1). Strict.
     #[serde(
         rename = "https://purl.imsglobal.org/spec/lti/claim/context",
         default,
         deserialize_with = "strict_claim"
     )]
-    pub context: Option<ContextClaim>,
+    pub(crate) context: Option<ContextClaim>,
     /// The platform instance (LTI Core 1.3 §5.4.2). Lenient: a malformed claim is absent.
     #[serde(
         rename = "https://purl.imsglobal.org/spec/lti/claim/tool_platform",
         default,
         deserialize_with = "lenient_claim"
     )]
-    pub tool_platform: Option<ToolPlatformClaim>,
+    pub(crate) tool_platform: Option<ToolPlatformClaim>,
     /// How the platform shows the tool (LTI Core 1.3 §5.4.4). Lenient: a malformed claim is
     /// absent.
     #[serde(
@@ -206,7 +229,7 @@ pub struct IdTokenClaims {
         default,
         deserialize_with = "lenient_claim"
     )]
-    pub launch_presentation: Option<LaunchPresentationClaim>,
+    pub(crate) launch_presentation: Option<LaunchPresentationClaim>,
     /// Student-information-system ids (LTI Core 1.3 §5.4.5). Lenient: a malformed claim is
     /// absent.
     #[serde(
@@ -214,7 +237,7 @@ pub struct IdTokenClaims {
         default,
         deserialize_with = "lenient_claim"
     )]
-    pub lis: Option<LisClaim>,
+    pub(crate) lis: Option<LisClaim>,
     /// Custom properties (LTI Core 1.3 §5.4.6). The specification wants string values, but
     /// platforms also send numbers and booleans, so values are kept as JSON; read them with
     /// [`IdTokenClaims::custom_str`]. An empty array (PHP's empty object) is an empty map.
@@ -225,7 +248,7 @@ pub struct IdTokenClaims {
         default,
         deserialize_with = "custom_map"
     )]
-    pub custom: Option<Map<String, Value>>,
+    pub(crate) custom: Option<Map<String, Value>>,
     /// Assignment and Grade Services endpoints (AGS 2.0 §3.1). Strict: a malformed claim
     /// fails deserialization rather than silently switching grading off.
     #[serde(
@@ -233,7 +256,7 @@ pub struct IdTokenClaims {
         default,
         deserialize_with = "strict_claim"
     )]
-    pub ags_endpoint: Option<AgsEndpointClaim>,
+    pub(crate) ags_endpoint: Option<AgsEndpointClaim>,
     /// Names and Role Provisioning Services endpoint (NRPS 2.0, "LTI 1.3 integration").
     /// Strict.
     #[serde(
@@ -241,7 +264,7 @@ pub struct IdTokenClaims {
         default,
         deserialize_with = "strict_claim"
     )]
-    pub nrps: Option<NrpsClaim>,
+    pub(crate) nrps: Option<NrpsClaim>,
     /// Deep-linking settings (Deep Linking 2.0 §4.4.1); required in a deep-linking request,
     /// which the verifier enforces. Strict.
     #[serde(
@@ -249,7 +272,7 @@ pub struct IdTokenClaims {
         default,
         deserialize_with = "strict_claim"
     )]
-    pub deep_linking_settings: Option<DeepLinkingSettingsClaim>,
+    pub(crate) deep_linking_settings: Option<DeepLinkingSettingsClaim>,
     /// LTI 1.1 identifiers for migrating users and links (LTI 1.3 Migration Guide). Lenient:
     /// a malformed claim is absent, which only means no migration data.
     #[serde(
@@ -257,17 +280,17 @@ pub struct IdTokenClaims {
         default,
         deserialize_with = "lenient_claim"
     )]
-    pub lti1p1: Option<Lti1p1Claim>,
+    pub(crate) lti1p1: Option<Lti1p1Claim>,
 }
 
 impl IdTokenClaims {
     /// The message type, if it is one this tool handles (LTI Core 1.3 §5.3.1).
-    pub fn message_kind(&self) -> Option<MessageType> {
+    pub(crate) fn message_kind(&self) -> Option<MessageType> {
         MessageType::from_claim(&self.message_type)
     }
 
     /// Whether the launch is anonymous: no `sub` claim (LTI Core 1.3 §5.3.6.1).
-    pub fn is_anonymous(&self) -> bool {
+    pub(crate) fn is_anonymous(&self) -> bool {
         self.sub.is_none()
     }
 
@@ -276,7 +299,7 @@ impl IdTokenClaims {
     /// Strings are returned as they are; numbers and booleans, which some platforms send
     /// instead of strings, are rendered in their JSON form (`42`, `1.5`, `true`). `null`,
     /// arrays and objects give `None`, as does a missing key or a missing claim.
-    pub fn custom_str(&self, key: &str) -> Option<String> {
+    pub(crate) fn custom_str(&self, key: &str) -> Option<String> {
         match self.custom.as_ref()?.get(key)? {
             Value::String(value) => Some(value.clone()),
             Value::Number(value) => Some(value.to_string()),

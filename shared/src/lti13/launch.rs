@@ -30,9 +30,12 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::clock::Clock;
-use crate::domain::ids::{ClientId, ContextId, DeploymentId, Issuer, ResourceLinkId, UserId};
+use crate::domain::ids::{
+    ClientId, ContextId, DeploymentId, Issuer, LineItemUrl, ResourceLinkId, TargetLinkUri, UserId,
+};
 use crate::domain::launch_facts::{ContextFacts, LaunchFacts, LinkFacts, UserFacts};
 use crate::domain::model::{AgsEndpoint, PlatformScope, Registration, Status};
+use crate::domain::oidc::{LoginState, Nonce};
 use crate::domain::platform_key::KeyLookupError;
 use crate::domain::roles::Roles;
 use crate::domain::secret::constant_time_eq;
@@ -192,12 +195,14 @@ pub enum BrowserBinding<'a> {
     PlatformStorage(&'a str),
 }
 
-/// What was posted to the launch endpoint.
+/// What was posted to the launch endpoint, as posted: [`Verifier::verify`] parses it.
 #[derive(Debug, Clone, Copy)]
 pub struct LaunchInput<'a> {
     /// The `id_token` form field.
     pub id_token: &'a str,
-    /// The `state` form field.
+    /// The `state` form field, empty when missing. The verifier parses it into a
+    /// [`LoginState`]; a value that does not parse was never issued and is refused as an
+    /// unknown state.
     pub state: &'a str,
     /// The browser's proof of the state.
     pub binding: BrowserBinding<'a>,
@@ -298,7 +303,7 @@ fn split(token: &str, max: usize) -> Result<Parts<'_>, LaunchError> {
 }
 
 /// The key a used nonce is recorded under: nonces are unique per issuer.
-fn nonce_key(issuer: &Issuer, nonce: &str) -> String {
+fn nonce_key(issuer: &Issuer, nonce: &Nonce) -> String {
     format!("{issuer}|{nonce}")
 }
 
@@ -319,6 +324,7 @@ pub struct VerifiedLaunch {
     message_type: MessageType,
     claims: IdTokenClaims,
     roles: Roles,
+    state: LoginState,
     issued: IssuedLogin,
 }
 
@@ -346,9 +352,35 @@ impl VerifiedLaunch {
         self.message_type
     }
 
-    /// All claims.
-    pub fn claims(&self) -> &IdTokenClaims {
+    /// All claims. Crate-only: the claims type is not part of the public API, so code outside
+    /// reads a verified launch through the accessors here.
+    pub(crate) fn claims(&self) -> &IdTokenClaims {
         &self.claims
+    }
+
+    /// The URL the launch is for (LTI Core 1.3 §5.3.4): the signed `target_link_uri` claim,
+    /// which the verifier checked is exactly the target the login was for.
+    pub fn target_link_uri(&self) -> &TargetLinkUri {
+        &self.issued.target_link_uri
+    }
+
+    /// A custom property rendered as a string (LTI Core 1.3 §5.4.6): strings as sent,
+    /// numbers and booleans (which some platforms send instead) in their JSON form; `None`
+    /// for a missing key, `null`, an array or an object.
+    pub fn custom(&self, key: &str) -> Option<String> {
+        self.claims.custom_str(key)
+    }
+
+    /// Whether the launch is anonymous: no `sub` claim (LTI Core 1.3 §5.3.6.1), which the
+    /// registration must allow.
+    pub fn is_anonymous(&self) -> bool {
+        self.claims.is_anonymous()
+    }
+
+    /// The login state this launch completed (and consumed): the name of the browser's state
+    /// cookie to clear.
+    pub fn state(&self) -> &LoginState {
+        &self.state
     }
 
     /// The user's roles, normalized with the registration's role map.
@@ -412,7 +444,12 @@ impl VerifiedLaunch {
                 ags: claims.ags_endpoint.as_ref().map(|a| AgsEndpoint {
                     scopes: a.scope.clone(),
                     lineitems: a.lineitems.clone(),
-                    lineitem: a.lineitem.clone(),
+                    // A line item no score could be sent to counts as absent, like a
+                    // blank one: the tool finds or creates the link's line item instead.
+                    lineitem: a
+                        .lineitem
+                        .as_deref()
+                        .and_then(|l| LineItemUrl::parse(l).ok()),
                 }),
             },
             roles: self.roles.clone(),
@@ -499,6 +536,8 @@ impl Verifier {
         if input.state.is_empty() {
             return Err(LaunchError::MissingState);
         }
+        // A state that does not parse was never issued: it is looked up as unknown below.
+        let state = LoginState::parse(input.state).ok();
         let parts = split(input.id_token, self.policy.max_token_bytes)?;
         let routing: dangerous::Routing = serde_json::from_slice(&parts.payload)
             .map_err(|_| LaunchError::MalformedToken("its payload is not a JSON object"))?;
@@ -549,7 +588,8 @@ impl Verifier {
         if claims.version != "1.3.0" {
             return Err(LaunchError::UnsupportedVersion(claims.version.clone()));
         }
-        let message_type = MessageType::from_claim(&claims.message_type)
+        let message_type = claims
+            .message_kind()
             .ok_or_else(|| LaunchError::UnsupportedMessageType(claims.message_type.clone()))?;
         if message_type != expected {
             return Err(LaunchError::WrongEndpoint(message_type.as_str()));
@@ -589,24 +629,35 @@ impl Verifier {
             .target_link_uri
             .as_deref()
             .ok_or(LaunchError::MissingClaim("target_link_uri"))?;
-        let Some(issued) = issued_login(self.items.as_ref(), input.state, now).await? else {
+        // The nonce as the token carries it. One that does not parse was never issued: it
+        // cannot have been used, and it is not the one issued with the state.
+        let nonce = Nonce::parse(claims.nonce.as_str()).ok();
+        let issued = match &state {
+            Some(state) => issued_login(self.items.as_ref(), state, now).await?,
+            None => None,
+        };
+        let (Some(state), Some(issued)) = (state, issued) else {
             // A used state is gone. If this (signed, current) token's nonce was consumed, it
             // is a replay; say so rather than "expired".
-            let used = self
-                .items
-                .item(
-                    ItemKind::Nonce,
-                    &nonce_key(&registration.issuer, &claims.nonce),
-                    now,
-                )
-                .await?;
-            return Err(if used.is_some() {
+            let used = match &nonce {
+                Some(nonce) => self
+                    .items
+                    .item(
+                        ItemKind::Nonce,
+                        &nonce_key(&registration.issuer, nonce),
+                        now,
+                    )
+                    .await?
+                    .is_some(),
+                None => false,
+            };
+            return Err(if used {
                 LaunchError::NonceReplayed
             } else {
                 LaunchError::UnknownState
             });
         };
-        if issued.target_link_uri != target {
+        if !issued.target_link_uri.is_exactly(target) {
             return Err(LaunchError::TargetLinkMismatch);
         }
 
@@ -616,28 +667,29 @@ impl Verifier {
         }
         let bound = match input.binding {
             BrowserBinding::Cookie(Some(value)) => {
-                constant_time_eq(value.as_bytes(), input.state.as_bytes())
+                constant_time_eq(value.as_bytes(), state.as_str().as_bytes())
             }
             BrowserBinding::Cookie(None) => false,
             BrowserBinding::PlatformStorage(value) => {
                 issued.storage_target.is_some()
-                    && constant_time_eq(value.as_bytes(), input.state.as_bytes())
+                    && constant_time_eq(value.as_bytes(), state.as_str().as_bytes())
             }
         };
         if !bound {
             return Err(LaunchError::StateMismatch);
         }
-        if !constant_time_eq(claims.nonce.as_bytes(), issued.nonce.as_bytes()) {
+        // `Nonce` equality is constant-time.
+        let Some(nonce) = nonce.filter(|nonce| *nonce == issued.nonce) else {
             return Err(LaunchError::NonceMismatch);
-        }
+        };
 
         // 8. Consume the nonce, last. It is kept until the token could no longer pass step 5.
         let keep_until = OffsetDateTime::from_unix_timestamp(claims.exp.max(now_s)).unwrap_or(now)
             + leeway
             + Duration::seconds(1);
         // The login state is removed in the same atomic step: it has done its job.
-        let nonce_key = nonce_key(&registration.issuer, &claims.nonce);
-        let nonce = NewItem {
+        let nonce_key = nonce_key(&registration.issuer, &nonce);
+        let used = NewItem {
             kind: ItemKind::Nonce,
             key: &nonce_key,
             value: "used",
@@ -645,7 +697,7 @@ impl Verifier {
         };
         match self
             .items
-            .create_if_absent_and_remove(nonce, now, (ItemKind::LoginState, input.state))
+            .create_if_absent_and_remove(used, now, (ItemKind::LoginState, state.as_str()))
             .await?
         {
             Created::Created => {}
@@ -658,6 +710,7 @@ impl Verifier {
             message_type,
             claims,
             roles,
+            state,
             issued,
         })
     }

@@ -1,24 +1,26 @@
 //! OIDC third-party login initiation (Security Framework §5.1.1.1–§5.1.1.2; LTI Core 1.3 §4.1).
 //!
 //! The platform sends the browser to `/login`; the tool finds the registration, issues a
-//! `state` and a `nonce` from the CSPRNG, stores them server-side with what they were issued
-//! for ([`IssuedLogin`]), and answers with the authentication request to the platform. The
-//! function binds the state to the browser (cookie and, when offered, Platform Storage).
+//! [`LoginState`] and a [`Nonce`] from the CSPRNG, stores them server-side with what they were
+//! issued for ([`IssuedLogin`]), and answers with the authentication request to the platform.
+//! The function binds the state to the browser (cookie and, when offered, Platform Storage).
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use url::Url;
 
-use crate::domain::ids::{ClientId, DeploymentId, IdError, Issuer};
+use crate::domain::ids::{ClientId, DeploymentId, IdError, Issuer, TargetLinkUri};
 use crate::domain::model::{Registration, Status};
+use crate::domain::oidc::{LoginState, NoRandomness, Nonce};
 use crate::domain::tool::ToolUrls;
 use crate::ports::{ExpiringItems, ItemKind, PlatformRegistry, StoreError};
 
 /// How long an issued state waits for its launch.
 pub const STATE_LIFETIME: Duration = Duration::minutes(10);
 
-/// Bytes of randomness in a state or nonce (256 bits; the issue asks for at least 128).
-const RANDOM_BYTES: usize = 32;
+/// What every state cookie's name starts with ([`state_cookie_name`]): a browser that sends
+/// none at all keeps no cookies for the tool.
+pub const STATE_COOKIE_PREFIX: &str = "__Host-lti_state_";
 
 /// Why a login initiation was refused.
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +80,7 @@ pub struct LoginParams {
     /// `login_hint`, passed back to the platform unchanged.
     pub login_hint: String,
     /// `target_link_uri`.
-    pub target_link_uri: Url,
+    pub target_link_uri: TargetLinkUri,
     /// `client_id`, when the platform sends it.
     pub client_id: Option<ClientId>,
     /// `lti_deployment_id`, when sent.
@@ -87,6 +89,12 @@ pub struct LoginParams {
     pub message_hint: Option<String>,
     /// `lti_storage_target`: the frame that offers LTI Platform Storage.
     pub storage_target: Option<String>,
+}
+
+impl From<NoRandomness> for LoginError {
+    fn from(_: NoRandomness) -> Self {
+        Self::Randomness
+    }
 }
 
 fn invalid(name: &'static str) -> impl Fn(IdError) -> LoginError {
@@ -116,11 +124,8 @@ impl LoginParams {
         };
         let issuer = Issuer::parse(required("iss")?).map_err(invalid("iss"))?;
         let login_hint = required("login_hint")?.to_owned();
-        let target = required("target_link_uri")?;
-        let target_link_uri = Url::parse(target).map_err(|e| LoginError::InvalidParameter {
-            name: "target_link_uri",
-            reason: e.to_string(),
-        })?;
+        let target_link_uri = TargetLinkUri::parse(required("target_link_uri")?)
+            .map_err(invalid("target_link_uri"))?;
         let client_id = found
             .get("client_id")
             .map(|c| ClientId::parse(*c))
@@ -151,9 +156,9 @@ pub struct IssuedLogin {
     /// The registration's client id.
     pub client_id: ClientId,
     /// The target the platform asked for; the launch's `target_link_uri` must equal it.
-    pub target_link_uri: String,
+    pub target_link_uri: TargetLinkUri,
     /// The nonce sent in the authentication request; the id_token must carry it.
-    pub nonce: String,
+    pub nonce: Nonce,
     /// Kept to restart the login in a new window when the browser blocks the state cookie.
     pub login_hint: String,
     /// Kept for the same reason.
@@ -176,7 +181,7 @@ impl IssuedLogin {
             query
                 .append_pair("iss", self.issuer.as_str())
                 .append_pair("login_hint", &self.login_hint)
-                .append_pair("target_link_uri", &self.target_link_uri)
+                .append_pair("target_link_uri", self.target_link_uri.as_str())
                 .append_pair("client_id", self.client_id.as_str());
             if let Some(hint) = &self.message_hint {
                 query.append_pair("lti_message_hint", hint);
@@ -195,7 +200,7 @@ pub struct LoginRedirect {
     /// The platform's authorization endpoint with the authentication request in the query.
     pub auth_request: Url,
     /// The state, to bind to the browser.
-    pub state: String,
+    pub state: LoginState,
     /// The Platform Storage frame, when the platform offered one.
     pub storage_target: Option<String>,
     /// The platform's origin (of its authorization endpoint), to which Platform Storage
@@ -203,12 +208,11 @@ pub struct LoginRedirect {
     pub platform_origin: String,
 }
 
-/// A fresh random token, base64url without padding.
+/// A fresh random token (256 bits, base64url without padding) for an opaque key that is
+/// neither a state nor a nonce, such as a stored deep-linking request's id. States and nonces
+/// come from [`LoginState::generate`] and [`Nonce::generate`].
 pub fn random_token() -> Result<String, LoginError> {
-    use base64::Engine as _;
-    let mut bytes = [0u8; RANDOM_BYTES];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| LoginError::Randomness)?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    Ok(crate::domain::oidc::random_token()?)
 }
 
 async fn find_registration(
@@ -247,7 +251,7 @@ pub async fn start_login(
     tool: &ToolUrls,
     now: OffsetDateTime,
 ) -> Result<LoginRedirect, LoginError> {
-    if !tool.owns(&params.target_link_uri) {
+    if !tool.owns(params.target_link_uri.as_url()) {
         return Err(LoginError::ForeignTarget(
             params.target_link_uri.to_string(),
         ));
@@ -263,12 +267,12 @@ pub async fn start_login(
     {
         return Err(LoginError::UnknownDeployment(deployment.clone()));
     }
-    let state = random_token()?;
-    let nonce = random_token()?;
+    let state = LoginState::generate()?;
+    let nonce = Nonce::generate()?;
     let issued = IssuedLogin {
         issuer: registration.issuer.clone(),
         client_id: registration.client_id.clone(),
-        target_link_uri: params.target_link_uri.to_string(),
+        target_link_uri: params.target_link_uri.clone(),
         nonce: nonce.clone(),
         login_hint: params.login_hint.clone(),
         message_hint: params.message_hint.clone(),
@@ -277,7 +281,12 @@ pub async fn start_login(
     };
     let record = serde_json::to_string(&issued).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     items
-        .put_item(ItemKind::LoginState, &state, &record, now + STATE_LIFETIME)
+        .put_item(
+            ItemKind::LoginState,
+            state.as_str(),
+            &record,
+            now + STATE_LIFETIME,
+        )
         .await?;
 
     let mut auth_request = registration.auth_url.clone();
@@ -291,11 +300,12 @@ pub async fn start_login(
             .append_pair("client_id", registration.client_id.as_str())
             .append_pair(
                 "redirect_uri",
-                tool.redirect_uri_for(&params.target_link_uri).as_str(),
+                tool.redirect_uri_for(params.target_link_uri.as_url())
+                    .as_str(),
             )
             .append_pair("login_hint", &params.login_hint)
-            .append_pair("state", &state)
-            .append_pair("nonce", &nonce);
+            .append_pair("state", state.as_str())
+            .append_pair("nonce", nonce.as_str());
         if let Some(hint) = &params.message_hint {
             query.append_pair("lti_message_hint", hint);
         }
@@ -311,10 +321,13 @@ pub async fn start_login(
 /// Reads the login a state was issued for, if it is still live.
 pub async fn issued_login(
     items: &dyn ExpiringItems,
-    state: &str,
+    state: &LoginState,
     now: OffsetDateTime,
 ) -> Result<Option<IssuedLogin>, StoreError> {
-    match items.item(ItemKind::LoginState, state, now).await? {
+    match items
+        .item(ItemKind::LoginState, state.as_str(), now)
+        .await?
+    {
         None => Ok(None),
         Some(text) => serde_json::from_str(&text)
             .map(Some)
@@ -325,6 +338,61 @@ pub async fn issued_login(
 /// The name of the cookie that binds `state` to the browser. One cookie per state, so two
 /// launches in two frames of one page do not overwrite each other's binding; the `__Host-`
 /// prefix makes the browser refuse it from any other host or without `Secure`.
-pub fn state_cookie_name(state: &str) -> String {
-    format!("__Host-lti_state_{state}")
+pub fn state_cookie_name(state: &LoginState) -> String {
+    format!("{STATE_COOKIE_PREFIX}{state}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(target: &str) -> Result<LoginParams, LoginError> {
+        LoginParams::parse([
+            ("iss", "https://lms.example"),
+            ("login_hint", "hint"),
+            ("target_link_uri", target),
+        ])
+    }
+
+    #[test]
+    fn parse_relative_target_link_uri_is_invalid() {
+        match params("/launch") {
+            Err(LoginError::InvalidParameter { name, reason }) => {
+                assert_eq!(name, "target_link_uri");
+                assert_eq!(reason, "relative URL without a base");
+            }
+            other => panic!("expected InvalidParameter, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parse_absolute_target_link_uri_is_kept_as_url() {
+        let parsed = params("https://tool.example/launch?item=q1").unwrap();
+        assert_eq!(
+            parsed.target_link_uri.as_str(),
+            "https://tool.example/launch?item=q1"
+        );
+        // Any absolute URL parses; whether it is the tool's is start_login's check, which
+        // refuses it as foreign.
+        assert!(params("javascript:alert(1)").is_ok());
+    }
+
+    #[test]
+    fn state_cookie_name_is_the_prefix_and_the_state() {
+        let state = LoginState::parse("abc-_1").unwrap();
+        assert_eq!(state_cookie_name(&state), "__Host-lti_state_abc-_1");
+        assert!(state_cookie_name(&state).starts_with(STATE_COOKIE_PREFIX));
+    }
+
+    #[test]
+    fn issued_login_reads_and_writes_the_stored_json_unchanged() {
+        let stored = r#"{"issuer":"https://lms.example","client_id":"c1","target_link_uri":"https://tool.example/launch","nonce":"n-0S6_WzA2Mj","login_hint":"hint"}"#;
+        let issued: IssuedLogin = serde_json::from_str(stored).unwrap();
+        assert_eq!(issued.nonce.as_str(), "n-0S6_WzA2Mj");
+        assert_eq!(
+            issued.target_link_uri.as_str(),
+            "https://tool.example/launch"
+        );
+        assert_eq!(serde_json::to_string(&issued).unwrap(), stored);
+    }
 }

@@ -7,25 +7,30 @@
 //! platform offers `lti_storage_target`, with Platform Storage under [`storage_key`]. An
 //! endpoint then:
 //!
-//! 1. reads the posted fields and the state cookie with [`LaunchForm::read`];
+//! 1. reads the posted fields and the state cookie with [`LaunchForm::read`] (a posted state
+//!    that does not parse as a [`LoginState`] was never issued: it has no cookie, no record and
+//!    no Platform Storage entry);
 //! 2. asks [`cookieless_page`] whether the browser sent no state cookie at all, and if so
 //!    answers with the page it returns (it reads the state back from Platform Storage and posts
 //!    again, or offers to open the tool in a new window);
 //! 3. verifies [`LaunchForm::input`] with [`Verifier::verify`];
-//! 4. drops the used cookie with [`clear_state_cookie`].
+//! 4. drops the used cookie with [`clear_state_cookie`] ([`VerifiedLaunch::state`] names it).
+//!
+//! [`VerifiedLaunch::state`]: crate::lti13::launch::VerifiedLaunch::state
 
 use lambda_http::{Body, Request, Response};
 use url::Url;
 
+use crate::domain::oidc::LoginState;
 use crate::domain::tool::ToolUrls;
 use crate::lti13::launch::{BrowserBinding, LaunchError, LaunchInput, Verifier, check_format};
-use crate::lti13::login::{IssuedLogin, issued_login, state_cookie_name};
+use crate::lti13::login::{IssuedLogin, STATE_COOKIE_PREFIX, issued_login, state_cookie_name};
 use crate::ports::StoreError;
 use crate::web::http::{cookie, has_cookie_with_prefix, is_same_origin_post, param, set_cookie};
 use crate::web::pages::{NewWindow, StorageLaunch, render};
 
 /// The Platform Storage key a state is kept under (login stores it, launches read it back).
-pub fn storage_key(state: &str) -> String {
+pub fn storage_key(state: &LoginState) -> String {
     format!("lti_state_{state}")
 }
 
@@ -34,7 +39,7 @@ pub fn storage_key(state: &str) -> String {
 pub struct LaunchForm<'a> {
     /// The `id_token` form field (empty when missing; the verifier refuses it).
     pub id_token: &'a str,
-    /// The `state` form field (empty when missing).
+    /// The `state` form field as posted (empty when missing); [`Self::login_state`] parses it.
     pub state: &'a str,
     /// `lti_storage_state`: the state the tool's page read back from Platform Storage.
     pub stored: Option<&'a str>,
@@ -52,13 +57,10 @@ impl<'a> LaunchForm<'a> {
         let id_token = param(params, "id_token").unwrap_or_default();
         let state = param(params, "state").unwrap_or_default();
         let stored = param(params, "lti_storage_state");
-        let cookie = if state.is_empty() {
-            None
-        } else {
-            cookie(req, &state_cookie_name(state))
-        };
-        let cookies_blocked =
-            cookie.is_none() && !has_cookie_with_prefix(req, &state_cookie_name(""));
+        let cookie = LoginState::parse(state)
+            .ok()
+            .and_then(|state| cookie(req, &state_cookie_name(&state)));
+        let cookies_blocked = cookie.is_none() && !has_cookie_with_prefix(req, STATE_COOKIE_PREFIX);
         Self {
             id_token,
             state,
@@ -66,6 +68,11 @@ impl<'a> LaunchForm<'a> {
             cookie,
             cookies_blocked,
         }
+    }
+
+    /// The posted state, if it is one the tool could have issued.
+    pub fn login_state(&self) -> Option<LoginState> {
+        LoginState::parse(self.state).ok()
     }
 
     /// Whether Platform Storage must be tried before verifying: no state cookie at all,
@@ -130,13 +137,13 @@ pub async fn cookieless_page(
         return Ok(None);
     }
     check_format(form.id_token, verifier.policy()).map_err(CookielessError::Refused)?;
-    let issued = issued_login(
-        verifier.items().as_ref(),
-        form.state,
-        verifier.clock().now(),
-    )
-    .await
-    .map_err(CookielessError::Store)?;
+    // A state the tool never issued has no login to read back: verify as posted.
+    let Some(state) = form.login_state() else {
+        return Ok(None);
+    };
+    let issued = issued_login(verifier.items().as_ref(), &state, verifier.clock().now())
+        .await
+        .map_err(CookielessError::Store)?;
     let Some(issued) = issued else {
         return Ok(None);
     };
@@ -148,10 +155,10 @@ pub async fn cookieless_page(
         (Some(target), Some(origin)) => render(&StorageLaunch {
             target,
             platform_origin: &origin,
-            key: &storage_key(form.state),
+            key: &storage_key(&state),
             action: action.as_str(),
             id_token: form.id_token,
-            state: form.state,
+            state: state.as_str(),
             restart_url: restart.as_str(),
         }),
         _ => render(&NewWindow {
@@ -175,7 +182,7 @@ async fn platform_origin(verifier: &Verifier, issued: &IssuedLogin) -> Option<St
 }
 
 /// Tells the browser to drop the cookie of `state`: the state has been used.
-pub fn clear_state_cookie(response: &mut Response<Body>, state: &str) {
+pub fn clear_state_cookie(response: &mut Response<Body>, state: &LoginState) {
     set_cookie(
         response,
         &format!(
@@ -236,6 +243,24 @@ mod tests {
     }
 
     #[test]
+    fn state_the_tool_never_issues_has_no_cookie() {
+        let req = request(&[("cookie", "__Host-lti_state_s1=s1")]);
+        let params = fields(&[("id_token", "t"), ("state", "s1;x")]);
+        let form = LaunchForm::read(&req, &params);
+        assert_eq!(form.login_state(), None);
+        assert_eq!(form.cookie, None);
+        // Another state's cookie still proves cookies work.
+        assert!(!form.cookies_blocked);
+        // The verifier gets the field as posted, and refuses it as an unknown state.
+        assert_eq!(form.input(&req, &tool()).state, "s1;x");
+        let params = fields(&[("id_token", "t"), ("state", "s1")]);
+        assert_eq!(
+            LaunchForm::read(&req, &params).login_state(),
+            Some(LoginState::parse("s1").unwrap())
+        );
+    }
+
+    #[test]
     fn no_state_cookie_at_all_tries_platform_storage_once() {
         let req = request(&[("cookie", "unrelated=1")]);
         let params = fields(&[("id_token", "t"), ("state", "s1")]);
@@ -277,7 +302,7 @@ mod tests {
     #[test]
     fn used_state_cookie_is_cleared() {
         let mut response = Response::new(Body::Empty);
-        clear_state_cookie(&mut response, "s1");
+        clear_state_cookie(&mut response, &LoginState::parse("s1").unwrap());
         assert_eq!(
             response.headers()[http::header::SET_COOKIE],
             "__Host-lti_state_s1=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=None; Partitioned"
@@ -286,6 +311,9 @@ mod tests {
 
     #[test]
     fn storage_key_names_the_state() {
-        assert_eq!(storage_key("abc"), "lti_state_abc");
+        assert_eq!(
+            storage_key(&LoginState::parse("abc").unwrap()),
+            "lti_state_abc"
+        );
     }
 }

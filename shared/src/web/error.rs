@@ -14,14 +14,18 @@
 
 use lambda_http::{Body, Response};
 
+use std::borrow::Cow;
+
+use crate::app::delivery::SubmitError;
 use crate::domain::platform_key::KeyLookupError;
 use crate::lti11::launch::Lti11Error;
 use crate::lti11::oauth1::OAuthError;
 use crate::lti13::dynamic_registration::RegistrationError;
 use crate::lti13::launch::LaunchError;
 use crate::lti13::login::LoginError;
+use crate::lti13::session::SessionError;
 use crate::ports::StoreError;
-use crate::web::http::{ApiError, error_page};
+use crate::web::http::{error_page, json_response};
 
 /// Which flow a storage or key failure interrupted: it decides the words of the 503.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +42,44 @@ pub enum Flow {
     Register,
     /// A JSON API (key set, score API).
     Api,
+}
+
+/// Why the score API refused an activity's request (its own reasons; the session token's are
+/// [`SessionError`], the deliverer's [`SubmitError`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreRefusal {
+    /// No `Authorization: Bearer` token.
+    #[error("no bearer token was sent")]
+    MissingToken,
+    /// The session is of a launch that identified no user.
+    #[error("the session is of an anonymous launch")]
+    AnonymousLaunch,
+    /// The body is larger than the API accepts.
+    #[error("the score body is too large")]
+    PayloadTooLarge,
+    /// The body is not a score object; the value is the parser's first line.
+    #[error("the body is not a JSON score ({0})")]
+    InvalidJson(String),
+    /// `attemptId` names another attempt than the session's.
+    #[error("attemptId names another attempt")]
+    WrongAttempt,
+    /// The session's attempt is gone (erased).
+    #[error("the session's attempt no longer exists")]
+    AttemptNotFound,
+    /// The session's resource link is gone (erased).
+    #[error("the session's resource link no longer exists")]
+    ResourceLinkNotFound,
+    /// A score field is out of range or inconsistent.
+    #[error("{reason}")]
+    InvalidScore {
+        /// The JSON field at fault.
+        field: &'static str,
+        /// What is wrong with it, in the caller's words.
+        reason: String,
+    },
+    /// No grade with this id belongs to the session's attempt.
+    #[error("no grade with this id for the session's attempt")]
+    GradeNotFound,
 }
 
 /// Every refusal or failure a handler answers with.
@@ -69,6 +111,15 @@ pub enum WebError {
         /// The cause (logged, never shown).
         detail: String,
     },
+    /// The score API's session token was refused.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The score API refused the request.
+    #[error(transparent)]
+    Score(#[from] ScoreRefusal),
+    /// The deliverer refused the score.
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
     /// The endpoint does not serve this method; the value lists the ones it does.
     #[error("method not allowed (accepts {0})")]
     MethodNotAllowed(&'static str),
@@ -136,6 +187,9 @@ impl WebError {
             WebError::Login(error) => login_refusal(error),
             WebError::Registration(error) => registration_refusal(error),
             WebError::Unavailable { flow, .. } => unavailable_refusal(*flow),
+            WebError::Session(error) => session_refusal(error),
+            WebError::Score(error) => score_refusal(error),
+            WebError::Submit(error) => submit_refusal(error),
             WebError::MethodNotAllowed(_) => Refusal {
                 status: 405,
                 code: "method_not_allowed",
@@ -393,6 +447,100 @@ fn registration_refusal(error: &RegistrationError) -> Refusal {
     }
 }
 
+/// A score API session refused (the activity must launch again).
+fn session_refusal(error: &SessionError) -> Refusal {
+    const INVALID: &str = "the token is not a valid launch session of this tool; launch the activity again from the course";
+    let (code, advice) = match error {
+        SessionError::Expired => (
+            "session_expired",
+            "the launch session has expired; launch the activity again from the course",
+        ),
+        SessionError::Malformed
+        | SessionError::BadHeader
+        | SessionError::UnknownKey
+        | SessionError::BadSignature
+        | SessionError::WrongAudience => ("invalid_token", INVALID),
+    };
+    Refusal {
+        status: 401,
+        code,
+        heading: "This session is not valid",
+        advice,
+    }
+}
+
+/// A score API refusal (the activity's request, AGS 2.0 §3.4 score shape).
+fn score_refusal(error: &ScoreRefusal) -> Refusal {
+    let (status, code, advice) = match error {
+        ScoreRefusal::MissingToken => (
+            401,
+            "missing_token",
+            "send the lti_session token of the launch as Authorization: Bearer <token>",
+        ),
+        ScoreRefusal::AnonymousLaunch => (
+            403,
+            "anonymous_launch",
+            "this launch did not identify a user, so there is no attempt to grade",
+        ),
+        ScoreRefusal::PayloadTooLarge => (413, "payload_too_large", "the score body is too large"),
+        ScoreRefusal::InvalidJson(_) => (
+            400,
+            "invalid_json",
+            "the body must be a JSON score like {\"scoreGiven\": 7, \"scoreMaximum\": 10}",
+        ),
+        ScoreRefusal::WrongAttempt => (
+            403,
+            "wrong_attempt",
+            "attemptId names another attempt than the one this session was issued for",
+        ),
+        ScoreRefusal::AttemptNotFound => (
+            404,
+            "attempt_not_found",
+            "the attempt of this session no longer exists; launch the activity again",
+        ),
+        ScoreRefusal::ResourceLinkNotFound => (
+            404,
+            "resource_link_not_found",
+            "the resource link of this session no longer exists; launch the activity again",
+        ),
+        ScoreRefusal::InvalidScore { .. } => (400, "invalid_score", "the score is not valid"),
+        ScoreRefusal::GradeNotFound => (
+            404,
+            "not_found",
+            "there is no grade with this id for this session's attempt",
+        ),
+    };
+    Refusal {
+        status,
+        code,
+        heading: "The score was refused",
+        advice,
+    }
+}
+
+/// A score the deliverer could not accept.
+fn submit_refusal(error: &SubmitError) -> Refusal {
+    let (status, code, advice) = match error {
+        SubmitError::NoPassback => (
+            422,
+            "no_grade_passback",
+            "the platform gave no way to send grades for this resource link",
+        ),
+        SubmitError::NoAttempt => (
+            404,
+            "attempt_not_found",
+            "the attempt no longer exists; launch the activity again",
+        ),
+        SubmitError::Store(_) => return unavailable_refusal(Flow::Api),
+    };
+    Refusal {
+        status,
+        code,
+        heading: "The score was refused",
+        advice,
+    }
+}
+
 /// A 503 in `flow`.
 fn unavailable_refusal(flow: Flow) -> Refusal {
     let (heading, advice) = match flow {
@@ -452,22 +600,103 @@ pub fn respond(error: &WebError, request_id: &str, surface: Surface) -> Response
             &refusal.code.to_ascii_uppercase(),
             request_id,
         ),
-        Surface::Json => {
-            let message = match error {
-                WebError::MethodNotAllowed(allowed) => {
-                    format!("this endpoint accepts {allowed} only")
-                }
-                WebError::Launch(_)
-                | WebError::DeepLinkRequest(_)
-                | WebError::Lti11(_)
-                | WebError::Login(_)
-                | WebError::Registration(_)
-                | WebError::Unavailable { .. }
-                | WebError::NotFound
-                | WebError::NotPublicOrigin => refusal.advice.to_owned(),
-            };
-            ApiError::new(refusal.status, refusal.code, message).into_response(request_id)
+        Surface::Json => json_refusal(error, &refusal, request_id),
+    }
+}
+
+/// The JSON body of a refusal: `{error, field?, message, request_id}`, with
+/// `WWW-Authenticate: Bearer` on a 401 (RFC 6750 §3).
+fn json_refusal(error: &WebError, refusal: &Refusal, request_id: &str) -> Response<Body> {
+    #[derive(serde::Serialize)]
+    struct ErrorBody<'a> {
+        error: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        field: Option<&'a str>,
+        message: &'a str,
+        request_id: &'a str,
+    }
+    let message = public_message(error, refusal);
+    let mut response = json_response(
+        refusal.status,
+        &ErrorBody {
+            error: refusal.code,
+            field: field(error),
+            message: &message,
+            request_id,
+        },
+        "no-store",
+    );
+    if refusal.status == 401 {
+        response.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Bearer"),
+        );
+    }
+    response
+}
+
+/// The message a JSON caller sees: the advice, or for the refusals whose words depend on the
+/// request, those words (never a secret, a token or storage detail).
+fn public_message(error: &WebError, refusal: &Refusal) -> Cow<'static, str> {
+    match error {
+        WebError::MethodNotAllowed(allowed) => {
+            Cow::Owned(format!("this endpoint accepts {allowed} only"))
         }
+        WebError::Score(ScoreRefusal::InvalidJson(detail)) => Cow::Owned(format!(
+            "the body must be a JSON score like {{\"scoreGiven\": 7, \"scoreMaximum\": 10}} \
+             ({detail})"
+        )),
+        WebError::Score(ScoreRefusal::InvalidScore { reason, .. }) => Cow::Owned(reason.clone()),
+        WebError::Submit(SubmitError::NoPassback | SubmitError::NoAttempt) => {
+            Cow::Owned(error.to_string())
+        }
+        WebError::Launch(_)
+        | WebError::DeepLinkRequest(_)
+        | WebError::Lti11(_)
+        | WebError::Login(_)
+        | WebError::Registration(_)
+        | WebError::Unavailable { .. }
+        | WebError::Session(_)
+        | WebError::Score(
+            ScoreRefusal::MissingToken
+            | ScoreRefusal::AnonymousLaunch
+            | ScoreRefusal::PayloadTooLarge
+            | ScoreRefusal::WrongAttempt
+            | ScoreRefusal::AttemptNotFound
+            | ScoreRefusal::ResourceLinkNotFound
+            | ScoreRefusal::GradeNotFound,
+        )
+        | WebError::Submit(SubmitError::Store(_))
+        | WebError::NotFound
+        | WebError::NotPublicOrigin => Cow::Borrowed(refusal.advice),
+    }
+}
+
+/// The JSON field a refusal is about, when there is one.
+fn field(error: &WebError) -> Option<&'static str> {
+    match error {
+        WebError::Score(ScoreRefusal::WrongAttempt) => Some("attemptId"),
+        WebError::Score(ScoreRefusal::InvalidScore { field, .. }) => Some(field),
+        WebError::Score(
+            ScoreRefusal::MissingToken
+            | ScoreRefusal::AnonymousLaunch
+            | ScoreRefusal::PayloadTooLarge
+            | ScoreRefusal::InvalidJson(_)
+            | ScoreRefusal::AttemptNotFound
+            | ScoreRefusal::ResourceLinkNotFound
+            | ScoreRefusal::GradeNotFound,
+        )
+        | WebError::Launch(_)
+        | WebError::DeepLinkRequest(_)
+        | WebError::Lti11(_)
+        | WebError::Login(_)
+        | WebError::Registration(_)
+        | WebError::Unavailable { .. }
+        | WebError::Session(_)
+        | WebError::Submit(_)
+        | WebError::MethodNotAllowed(_)
+        | WebError::NotFound
+        | WebError::NotPublicOrigin => None,
     }
 }
 

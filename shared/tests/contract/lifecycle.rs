@@ -10,7 +10,8 @@ use lti_shared::domain::audit::{
     AuditAction, AuditEntry, ErasureCounts, SubjectKind, subject_hash,
 };
 use lti_shared::domain::ids::{
-    AttemptId, ClientId, ConsumerKey, ContextId, DeliveryId, Issuer, ResourceLinkId, UserId,
+    AttemptId, ClientId, ConsumerKey, ContextId, DeliveryId, Issuer, LineItemUrl, ResourceLinkId,
+    UserId,
 };
 use lti_shared::domain::model::{Attempt, AttemptKey, Context, PlatformScope, ResourceLink, User};
 use lti_shared::domain::outbox::{Delivery, DeliveryStatus, DeliveryTarget, channel_of};
@@ -177,7 +178,7 @@ async fn score(store: &dyn Store, attempt: &Attempt, id: &str, given: f64, at: O
         attempt: attempt.key.clone(),
         score: s,
         target: DeliveryTarget::Ags {
-            lineitem: Some("https://lms.example/lineitems/1".into()),
+            lineitem: Some(LineItemUrl::parse("https://lms.example/lineitems/1").unwrap()),
             lineitems: None,
             scopes: vec!["https://purl.imsglobal.org/spec/lti-ags/scope/score".into()],
             label: None,

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use lti_shared::domain::ids::{
-    AttemptId, ClientId, ConsumerKey, DeliveryId, Issuer, ResourceLinkId, UserId,
+    AttemptId, ClientId, ConsumerKey, DeliveryId, Issuer, LineItemUrl, ResourceLinkId, UserId,
 };
 use lti_shared::domain::model::{Attempt, AttemptKey, BasicOutcome, PlatformScope};
 use lti_shared::domain::outbox::{
@@ -157,7 +157,9 @@ fn score(given: f64, timestamp: OffsetDateTime) -> Score {
 
 fn ags_target() -> DeliveryTarget {
     DeliveryTarget::Ags {
-        lineitem: Some("https://lms.example/api/lti/courses/1/line_items/7".to_owned()),
+        lineitem: Some(
+            LineItemUrl::parse("https://lms.example/api/lti/courses/1/line_items/7").unwrap(),
+        ),
         lineitems: Some("https://lms.example/api/lti/courses/1/line_items".to_owned()),
         scopes: vec![
             "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem".to_owned(),
@@ -706,7 +708,9 @@ async fn update_delivery_existing_replaces_status_tries_history_and_next_try(fx:
     delivered.last_error = None;
     delivered.delivered_at = Some(T0 + Duration::minutes(3) + ms(17));
     delivered.target = DeliveryTarget::Ags {
-        lineitem: Some("https://lms.example/api/lti/courses/1/line_items/8".to_owned()),
+        lineitem: Some(
+            LineItemUrl::parse("https://lms.example/api/lti/courses/1/line_items/8").unwrap(),
+        ),
         lineitems: None,
         scopes: Vec::new(),
         label: None,

@@ -2,7 +2,7 @@
 //! (LTI 1.3 registration or LTI 1.1 consumer) that issued its ids.
 
 use lti_shared::domain::ids::{
-    AttemptId, ClientId, ConsumerKey, ContextId, Issuer, ResourceLinkId, UserId,
+    AttemptId, ClientId, ConsumerKey, ContextId, Issuer, LineItemUrl, ResourceLinkId, UserId,
 };
 use lti_shared::domain::model::{
     AgsEndpoint, Attempt, AttemptKey, Context, PlatformScope, ResourceLink, User,
@@ -147,9 +147,12 @@ fn resource_link(scope: &PlatformScope, id: &str, ctx: Option<&str>) -> Resource
             lineitems: Some(
                 "https://lms.example/mod/lti/services.php/2/lineitems?type_id=1".to_owned(),
             ),
-            lineitem: Some(format!(
-                "https://lms.example/mod/lti/services.php/2/lineitems/{id}/lineitem?type_id=1"
-            )),
+            lineitem: Some(
+                LineItemUrl::parse(format!(
+                    "https://lms.example/mod/lti/services.php/2/lineitems/{id}/lineitem?type_id=1"
+                ))
+                .unwrap(),
+            ),
         }),
         grading: lti_shared::domain::model::GradingSettings {
             passback: lti_shared::domain::model::PassbackPolicy::Best,

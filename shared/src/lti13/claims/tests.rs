@@ -38,16 +38,19 @@ fn with(claim: &str, value: Value) -> Result<IdTokenClaims, serde_json::Error> {
 fn canvas_resource_link_fixture_parses_every_claim() {
     let claims: IdTokenClaims = serde_json::from_str(CANVAS).unwrap();
 
-    assert_eq!(claims.iss, "https://canvas.instructure.com");
+    assert_eq!(claims.iss.as_str(), "https://canvas.instructure.com");
     assert_eq!(claims.aud, Audience::Single("10000000000042".into()));
-    assert_eq!(claims.azp.as_deref(), Some("10000000000042"));
+    assert_eq!(
+        claims.azp.as_ref().map(ClientId::as_str),
+        Some("10000000000042")
+    );
     assert_eq!(
         (claims.iat, claims.exp, claims.nbf),
         (1_749_758_209, 1_749_761_809, None)
     );
     assert_eq!(claims.message_kind(), Some(MessageType::ResourceLink));
     assert_eq!(
-        claims.deployment_id,
+        claims.deployment_id.as_str(),
         "12:8865aa05b4b79b64a91a86042e43af5ea8ae79eb"
     );
     let link = claims.resource_link.as_ref().unwrap();
@@ -145,7 +148,7 @@ fn moodle_deep_linking_fixture_reads_string_booleans_and_media_type_list() {
 fn blackboard_resource_link_fixture_ignores_vendor_claims() {
     let claims: IdTokenClaims = serde_json::from_str(BLACKBOARD).unwrap();
 
-    assert_eq!(claims.iss, "https://blackboard.com");
+    assert_eq!(claims.iss.as_str(), "https://blackboard.com");
     assert!(claims.aud.contains("53c4573a-1ac8-4484-b036-a7b22b557e8c"));
     assert_eq!(claims.resource_link.as_ref().unwrap().id, "_18938_1");
     let presentation = claims.launch_presentation.as_ref().unwrap();
@@ -213,7 +216,7 @@ fn anonymous_launch_without_user_claims_parses_as_anonymous() {
 fn minimal_payload_without_optional_claims_parses() {
     let claims = parse(minimal()).unwrap();
 
-    assert_eq!(claims.deployment_id, "deployment-1");
+    assert_eq!(claims.deployment_id.as_str(), "deployment-1");
     assert_eq!(claims.version, "1.3.0");
     assert_eq!(claims.roles, None);
     assert_eq!(claims.resource_link, None);
