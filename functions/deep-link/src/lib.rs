@@ -27,10 +27,8 @@ use lti_shared::lti13::launch::{LaunchError, Verifier};
 use lti_shared::lti13::login::random_token;
 use lti_shared::ports::{Catalog, ExpiringItems, ItemKind, KeyStore};
 use lti_shared::web::binding::{CookielessError, LaunchForm, clear_state_cookie, cookieless_page};
-use lti_shared::web::error::{Flow, Surface, WebError, respond};
-use lti_shared::web::http::{
-    error_page, html_response, is_same_origin_post, param, params, request_id,
-};
+use lti_shared::web::error::{Flow, PageRefusal, Surface, WebError, respond};
+use lti_shared::web::http::{html_response, is_same_origin_post, param, params, request_id};
 use lti_shared::web::pages::deep_link::{
     ACTION_CANCEL, ACTION_FIELD, ACTION_SELECT, ITEM_FIELD, Picker, PickerItem, REQUEST_FIELD,
 };
@@ -56,6 +54,11 @@ pub struct DeepLink {
 /// A refused deep linking request, answered by the one error edge.
 fn refused(error: LaunchError, id: &str) -> Response<Body> {
     respond(&WebError::DeepLinkRequest(error), id, Surface::Page)
+}
+
+/// A refusal of the picker's own, answered by the one error edge.
+fn page(refusal: PageRefusal, id: &str) -> Response<Body> {
+    respond(&WebError::Page(refusal), id, Surface::Page)
 }
 
 /// A storage or key failure during deep linking.
@@ -159,26 +162,11 @@ impl DeepLink {
         );
         if !roles.can_edit_content() {
             tracing::info!(request_id = id, roles = %roles, "deep linking refused: role");
-            return error_page(
-                403,
-                "Only course staff can add activities",
-                "Choosing activities to add to a course is open to instructors, content developers and administrators. If you should be able to, ask your LMS administrator to check your role in this course.",
-                "ROLE_NOT_ALLOWED",
-                id,
-            );
+            return page(PageRefusal::RoleNotAllowed, id);
         }
         let request = match DeepLinkRequest::from_launch(launch) {
             Ok(request) => request,
-            Err(error) => {
-                tracing::info!(request_id = id, detail = %error, "deep linking request refused");
-                return error_page(
-                    400,
-                    "This request was refused",
-                    "The platform sent a content selection request this tool cannot answer. Tell your LMS administrator the reason code.",
-                    "INVALID_CLAIMS",
-                    id,
-                );
-            }
+            Err(error) => return page(PageRefusal::DeepLinkUnanswerable(error.to_string()), id),
         };
         let catalog = if request.accepts_resource_links() {
             match self.catalog.catalog_items().await {
@@ -237,17 +225,7 @@ impl DeepLink {
         // Only the tool's own picker page may submit a selection: a form from another site
         // must not be able to return content in someone's name.
         if !is_same_origin_post(req, &self.tool.origin_string()) {
-            tracing::info!(
-                request_id = id,
-                "deep linking selection refused: cross-site post"
-            );
-            return error_page(
-                403,
-                "This selection was refused",
-                "The selection did not come from this tool's own page. Start again from your course.",
-                "CROSS_SITE_POST",
-                id,
-            );
+            return page(PageRefusal::CrossSiteSelection, id);
         }
         let key = param(params, REQUEST_FIELD).unwrap_or_default();
         let now = self.clock().now();
@@ -258,17 +236,7 @@ impl DeepLink {
         {
             Ok(Some(stored)) => stored,
             Ok(None) => {
-                tracing::info!(
-                    request_id = id,
-                    "deep linking selection refused: unknown request"
-                );
-                return error_page(
-                    400,
-                    "This selection has expired",
-                    "The page was open too long, or this selection was already sent. Go back to your course and start adding the activity again.",
-                    "SELECTION_EXPIRED",
-                    id,
-                );
+                return page(PageRefusal::SelectionExpired, id);
             }
             Err(error) => return unavailable(id, "cannot read the request", &error),
         };

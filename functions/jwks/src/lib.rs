@@ -11,7 +11,8 @@ use lambda_http::{Body, Request, Response};
 use lti_shared::compose::ports::Ports;
 use lti_shared::domain::clock::Clock;
 use lti_shared::ports::KeyStore;
-use lti_shared::web::http::{ApiError, json_response, request_id};
+use lti_shared::web::error::{Flow, Surface, WebError, respond};
+use lti_shared::web::http::{json_response, request_id};
 
 /// `Cache-Control` of the key set. Platforms and CloudFront may keep it for an hour: the next
 /// key is published a whole rotation before it signs, so a cached set always verifies.
@@ -34,19 +35,18 @@ impl Jwks {
         let id = request_id(&req);
         match self.respond(&req, &id).await {
             Ok(response) => response,
-            Err(error) => error.into_response(&id),
+            Err(error) => respond(&error, &id, Surface::Json),
         }
     }
 
-    async fn respond(&self, req: &Request, id: &str) -> Result<Response<Body>, ApiError> {
+    async fn respond(&self, req: &Request, id: &str) -> Result<Response<Body>, WebError> {
         let head = match *req.method() {
             http::Method::GET => false,
             http::Method::HEAD => true,
-            _ => return Err(ApiError::method_not_allowed("GET")),
+            _ => return Err(WebError::MethodNotAllowed("GET")),
         };
         let keys = self.keys.signing_keys().await.map_err(|error| {
-            tracing::error!(request_id = id, %error, "cannot read the signing keys");
-            ApiError::unavailable()
+            WebError::unavailable(Flow::Api, "cannot read the signing keys", &error)
         })?;
         let published = keys.public_jwks(self.clock.now());
         if published.keys.is_empty() {

@@ -27,8 +27,8 @@ use lti_shared::lti13::launch::{LaunchError, Verifier};
 use lti_shared::lti13::session::{self, SESSION_LIFETIME, SessionClaims};
 use lti_shared::ports::{Catalog, KeyStore, LaunchRecords};
 use lti_shared::web::binding::{CookielessError, LaunchForm, clear_state_cookie, cookieless_page};
-use lti_shared::web::error::{Flow, Surface, WebError, respond};
-use lti_shared::web::http::{error_page, html_response, param, params, request_id};
+use lti_shared::web::error::{Flow, PageRefusal, Surface, WebError, respond};
+use lti_shared::web::http::{html_response, param, params, request_id};
 use lti_shared::web::pages::{Activity, AutoSubmit, render};
 use url::Url;
 
@@ -146,31 +146,11 @@ impl Launch {
         let item_id = match placed_item(&self.tool, target.as_str()) {
             Ok(None) => return Ok(self.tool.activity()),
             Ok(Some(item_id)) => item_id,
-            Err(error) => {
-                tracing::info!(request_id = id, %error, "launch refused: invalid item");
-                return Err(error_page(
-                    400,
-                    "This activity link is not valid",
-                    "The link names an activity id this tool never issues. Ask your instructor to place the activity again from the tool's list.",
-                    "ITEM_INVALID",
-                    id,
-                ));
-            }
+            Err(error) => return Err(refused(PageRefusal::ItemInvalid(error.to_string()), id)),
         };
         match self.catalog.catalog_item(&item_id).await {
             Ok(Some(item)) => Ok(item.activity_url),
-            Ok(None) => {
-                tracing::info!(request_id = id, item = %item_id, "launch refused: item removed");
-                Err(error_page(
-                    404,
-                    "This activity is no longer available",
-                    &format!(
-                        "The activity placed here ({item_id}) was removed from the tool's catalog. Ask your instructor to replace the link with another activity, or the tool's administrator to add it back (ltictl catalog add --id {item_id} …)."
-                    ),
-                    "ITEM_REMOVED",
-                    id,
-                ))
-            }
+            Ok(None) => Err(refused(PageRefusal::ItemRemoved(item_id.to_string()), id)),
             Err(error) => Err(unavailable(id, "cannot read the catalog", &error)),
         }
     }
@@ -285,14 +265,7 @@ impl Launch {
         let claims = match session::verify(token, &keys, &origin, &origin, self.clock().now()) {
             Ok(claims) => claims,
             Err(error) => {
-                tracing::info!(request_id = id, %error, "activity session refused");
-                return error_page(
-                    401,
-                    "This activity session is not valid",
-                    "Open the activity again from your course.",
-                    "SESSION_INVALID",
-                    id,
-                );
+                return refused(PageRefusal::ActivitySessionInvalid(error.to_string()), id);
             }
         };
         let roles: &Roles = &claims.roles;

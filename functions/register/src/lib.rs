@@ -29,7 +29,7 @@ use lti_shared::lti13::lms_config::{PrivacyLevel, ToolProfile, canvas_developer_
 use lti_shared::ports::{ExpiringItems, ItemKind, PlatformRegistry, StoreError};
 use lti_shared::web::error::{Surface, WebError, respond};
 use lti_shared::web::http::{
-    ApiError, html_response, is_same_origin_post, json_response, param, params, request_id,
+    html_response, is_same_origin_post, json_response, param, params, request_id,
 };
 use lti_shared::web::pages::{RegisterConfirm, RegisterDone, render};
 
@@ -108,15 +108,15 @@ impl Register {
                 Ok(page) => page,
                 Err(error) => refused(error, &id),
             },
-            (CANVAS_CONFIG_PATH, _) => ApiError::method_not_allowed("GET").into_response(&id),
+            (CANVAS_CONFIG_PATH, _) => {
+                respond(&WebError::MethodNotAllowed("GET"), &id, Surface::Json)
+            }
             (REGISTER_PATH, _) => respond(
                 &WebError::MethodNotAllowed("GET and POST"),
                 &id,
                 Surface::Page,
             ),
-            _ => {
-                ApiError::new(404, "not_found", "there is nothing at this path").into_response(&id)
-            }
+            _ => respond(&WebError::NotFound, &id, Surface::Json),
         }
     }
 

@@ -30,10 +30,10 @@ use lti_shared::lti13::session::{self, SessionClaims, SessionError};
 use lti_shared::ports::{
     CourseRecords, DataLifecycle, ExpiringItems, ItemKind, KeyStore, PlatformRegistry, StoreError,
 };
-use lti_shared::web::error::{Flow, Surface, WebError, respond};
+use lti_shared::web::error::{Flow, PageRefusal, Surface, WebError, respond};
 use lti_shared::web::http::{html_response, param, params, request_id, response};
+use lti_shared::web::pages::render;
 use lti_shared::web::pages::views::{LearnerView, RosterRow, RosterView, Row, StaffView, Stats};
-use lti_shared::web::pages::{ErrorPage, render};
 use time::OffsetDateTime;
 
 /// How long a fetched roster is shown before it is fetched again.
@@ -52,16 +52,9 @@ pub struct Views {
     tool: ToolUrls,
 }
 
-fn page(status: u16, heading: &str, advice: &str, code: &str, id: &str) -> Response<Body> {
-    html_response(
-        status,
-        render(&ErrorPage {
-            heading,
-            advice,
-            code,
-            request_id: id,
-        }),
-    )
+/// A refusal of the course views, answered by the one error edge.
+fn page(refusal: PageRefusal, id: &str) -> Response<Body> {
+    respond(&WebError::Page(refusal), id, Surface::Page)
 }
 
 /// A storage or key failure on a course view, answered by the one error edge.
@@ -74,13 +67,7 @@ fn unavailable(id: &str, error: &dyn std::fmt::Display) -> Response<Body> {
 }
 
 fn staff_only(id: &str) -> Response<Body> {
-    page(
-        403,
-        "Only course staff can do this",
-        "This page is for the course's instructors and teaching assistants.",
-        "STAFF_ONLY",
-        id,
-    )
+    page(PageRefusal::StaffOnly, id)
 }
 
 fn when(at: OffsetDateTime) -> String {
@@ -178,36 +165,18 @@ impl Views {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let id = request_id(&req);
         if req.method() != http::Method::POST {
-            return page(
-                405,
-                "Open this page from your course",
-                "The course views open from a launch of the tool in your course.",
-                "METHOD_NOT_ALLOWED",
-                &id,
-            );
+            return page(PageRefusal::ViewsNotPosted, &id);
         }
         let form = params(&req);
         let token = param(&form, "lti_session").unwrap_or_default();
         let claims = match self.session(token).await {
             Ok(claims) => claims,
             Err(Some(error)) => {
-                tracing::info!(request_id = id, %error, "views: session refused");
-                let expired = matches!(error, SessionError::Expired);
-                return page(
-                    401,
-                    if expired {
-                        "Your session has expired"
-                    } else {
-                        "This page needs a launch from your course"
-                    },
-                    "Open the tool again from your course.",
-                    if expired {
-                        "SESSION_EXPIRED"
-                    } else {
-                        "SESSION_INVALID"
-                    },
-                    &id,
-                );
+                let refusal = match error {
+                    SessionError::Expired => PageRefusal::ViewsSessionExpired,
+                    other => PageRefusal::ViewsSessionInvalid(other.to_string()),
+                };
+                return page(refusal, &id);
             }
             Err(None) => return unavailable(&id, &"the signing keys cannot be read"),
         };
@@ -223,13 +192,7 @@ impl Views {
                 self.roster(token, &claims, refresh, &id).await
             }
             Some("/csv" | "/resend" | "/roster") => staff_only(&id),
-            _ => page(
-                404,
-                "There is nothing here",
-                "Open the tool again from your course.",
-                "NOT_FOUND",
-                &id,
-            ),
+            _ => page(PageRefusal::ViewNotFound, &id),
         }
     }
 
@@ -326,13 +289,7 @@ impl Views {
 
     async fn learner(&self, claims: &SessionClaims, id: &str) -> Response<Body> {
         let Some(user) = &claims.user_id else {
-            return page(
-                403,
-                "This launch did not identify you",
-                "The platform launched the tool anonymously, so there are no attempts to show.",
-                "ANONYMOUS_LAUNCH",
-                id,
-            );
+            return page(PageRefusal::AnonymousLaunch, id);
         };
         let lines = match lti_shared::app::views::learner_lines(
             self.records.as_ref(),
@@ -428,13 +385,7 @@ impl Views {
             match ours.iter().find(|d| d.id.as_str() == named) {
                 Some(d) => vec![d.id.clone()],
                 None => {
-                    return page(
-                        404,
-                        "There is no such grade on this activity",
-                        "Open the tool again from your course and pick a grade from the list.",
-                        "GRADE_NOT_FOUND",
-                        id,
-                    );
+                    return page(PageRefusal::GradeNotFound, id);
                 }
             }
         };
@@ -474,16 +425,7 @@ impl Views {
         refresh: bool,
         id: &str,
     ) -> Response<Body> {
-        let no_roster = || {
-            page(
-                404,
-                "The course roster is not available",
-                "The platform did not grant the tool access to the course's names and roles \
-                 for this launch.",
-                "NO_ROSTER",
-                id,
-            )
-        };
+        let no_roster = || page(PageRefusal::NoRoster, id);
         let Some(context) = &claims.context_id else {
             return no_roster();
         };
@@ -529,14 +471,7 @@ impl Views {
                     (now, members)
                 }
                 Err(message) => {
-                    tracing::warn!(request_id = id, %message, "views: roster fetch failed");
-                    return page(
-                        502,
-                        "The course roster could not be read from the platform",
-                        &format!("{message}. Try again in a minute."),
-                        "ROSTER_UNAVAILABLE",
-                        id,
-                    );
+                    return page(PageRefusal::RosterUnavailable(message.to_string()), id);
                 }
             },
         };

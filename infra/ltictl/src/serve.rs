@@ -24,6 +24,7 @@ use lti_shared::app::delivery::{Deliverer, DeliveryPolicy};
 use lti_shared::domain::clock::{Clock, SystemClock};
 use lti_shared::domain::tool::ToolUrls;
 use lti_shared::lti13::dynamic_registration::UrlPolicy;
+use lti_shared::web::error::{Surface, WebError, respond};
 use lti_shared::web::http::ApiError;
 use lti_shared::web::routes::{Function, route};
 use outcomes::Outcomes;
@@ -201,8 +202,11 @@ impl App {
     /// Routes one request to its handler.
     pub async fn handle(&self, req: lambda_http::Request) -> http::Response<Body> {
         let Some(target) = route(req.uri().path()) else {
-            return ApiError::new(404, "not_found", "there is nothing at this path")
-                .into_response(&lti_shared::web::http::request_id(&req));
+            return respond(
+                &WebError::NotFound,
+                &lti_shared::web::http::request_id(&req),
+                Surface::Json,
+            );
         };
         match target.function {
             Function::Jwks => self.jwks.handle(req).await,

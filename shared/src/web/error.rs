@@ -82,6 +82,61 @@ pub enum ScoreRefusal {
     GradeNotFound,
 }
 
+/// Refusals of the browser pages that are about the request, not about a protocol message:
+/// who may see a page, whether a placed activity still exists, whether a form came from the
+/// tool's own page.
+#[derive(Debug, thiserror::Error)]
+pub enum PageRefusal {
+    /// Deep linking is for roles that edit content (LTI Core 1.3 §A.2 roles).
+    #[error("the user's roles may not add content")]
+    RoleNotAllowed,
+    /// The deep linking settings claim cannot be answered.
+    #[error("the deep linking request cannot be answered: {0}")]
+    DeepLinkUnanswerable(String),
+    /// The picker's selection was not posted by the tool's own page.
+    #[error("the selection was posted from another site")]
+    CrossSiteSelection,
+    /// The picker's request is unknown (expired or already answered).
+    #[error("the selection's request is unknown or used")]
+    SelectionExpired,
+    /// A placed link names an activity id the tool never issues.
+    #[error("the placed link's activity id is invalid: {0}")]
+    ItemInvalid(String),
+    /// A placed activity was removed from the catalog; the value is its id.
+    #[error("the placed activity {0} is no longer in the catalog")]
+    ItemRemoved(String),
+    /// The demo activity's session token is not valid.
+    #[error("the activity session is not valid: {0}")]
+    ActivitySessionInvalid(String),
+    /// The course views are opened by a form post from a launch.
+    #[error("the course views were not posted")]
+    ViewsNotPosted,
+    /// The course views' session has expired.
+    #[error("the views session has expired")]
+    ViewsSessionExpired,
+    /// The course views' session token is missing or not valid.
+    #[error("the views session is not valid: {0}")]
+    ViewsSessionInvalid(String),
+    /// No view at this path.
+    #[error("no course view at this path")]
+    ViewNotFound,
+    /// A staff-only view asked by a learner.
+    #[error("a staff-only view was asked by a learner")]
+    StaffOnly,
+    /// A learner view of an anonymous launch.
+    #[error("the launch did not identify a user")]
+    AnonymousLaunch,
+    /// A resend named a grade that is not on this activity.
+    #[error("no such grade on this activity")]
+    GradeNotFound,
+    /// The launch granted no roster access (NRPS).
+    #[error("no roster access for this launch")]
+    NoRoster,
+    /// The platform's roster could not be read; the value is the reason shown to staff.
+    #[error("the roster could not be read: {0}")]
+    RosterUnavailable(String),
+}
+
 /// Every refusal or failure a handler answers with.
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -120,6 +175,9 @@ pub enum WebError {
     /// The deliverer refused the score.
     #[error(transparent)]
     Submit(#[from] SubmitError),
+    /// A browser page refused the request.
+    #[error(transparent)]
+    Page(#[from] PageRefusal),
     /// The endpoint does not serve this method; the value lists the ones it does.
     #[error("method not allowed (accepts {0})")]
     MethodNotAllowed(&'static str),
@@ -149,7 +207,7 @@ impl From<StoreError> for WebError {
 }
 
 /// How a refusal is answered: status, reason code, page heading and advice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     /// The HTTP status.
     pub status: u16,
@@ -159,7 +217,7 @@ pub struct Refusal {
     /// The page heading.
     pub heading: &'static str,
     /// What the person who sees it can do, in plain words.
-    pub advice: &'static str,
+    pub advice: Cow<'static, str>,
 }
 
 /// Where the refusal is shown.
@@ -190,23 +248,28 @@ impl WebError {
             WebError::Session(error) => session_refusal(error),
             WebError::Score(error) => score_refusal(error),
             WebError::Submit(error) => submit_refusal(error),
+            WebError::Page(error) => page_refusal(error),
             WebError::MethodNotAllowed(_) => Refusal {
                 status: 405,
                 code: "method_not_allowed",
                 heading: "This address does not work that way",
-                advice: "This address is used by your learning platform, not opened directly. Go back to your course and open the activity from there.",
+                advice: Cow::Borrowed(
+                    "This address is used by your learning platform, not opened directly. Go back to your course and open the activity from there.",
+                ),
             },
             WebError::NotFound => Refusal {
                 status: 404,
                 code: "not_found",
                 heading: "There is nothing here",
-                advice: "there is nothing at this path",
+                advice: Cow::Borrowed("there is nothing at this path"),
             },
             WebError::NotPublicOrigin => Refusal {
                 status: 403,
                 code: "use_public_url",
                 heading: "Use the tool's public address",
-                advice: "this address is internal to the tool; use the tool's public URL (the one your platform administrator registered) instead",
+                advice: Cow::Borrowed(
+                    "this address is internal to the tool; use the tool's public URL (the one your platform administrator registered) instead",
+                ),
             },
         }
     }
@@ -280,7 +343,7 @@ fn launch_refusal(error: &LaunchError, heading: &'static str) -> Refusal {
         status,
         code,
         heading,
-        advice,
+        advice: Cow::Borrowed(advice),
     }
 }
 
@@ -322,7 +385,7 @@ fn lti11_refusal(error: &Lti11Error) -> Refusal {
         status,
         code,
         heading: LAUNCH_REFUSED,
-        advice,
+        advice: Cow::Borrowed(advice),
     }
 }
 
@@ -374,7 +437,7 @@ fn login_refusal(error: &LoginError) -> Refusal {
         status,
         code,
         heading: "The tool could not be opened",
-        advice,
+        advice: Cow::Borrowed(advice),
     }
 }
 
@@ -443,7 +506,7 @@ fn registration_refusal(error: &RegistrationError) -> Refusal {
         status,
         code,
         heading: NOT_REGISTERED,
-        advice,
+        advice: Cow::Borrowed(advice),
     }
 }
 
@@ -465,7 +528,7 @@ fn session_refusal(error: &SessionError) -> Refusal {
         status: 401,
         code,
         heading: "This session is not valid",
-        advice,
+        advice: Cow::Borrowed(advice),
     }
 }
 
@@ -514,7 +577,7 @@ fn score_refusal(error: &ScoreRefusal) -> Refusal {
         status,
         code,
         heading: "The score was refused",
-        advice,
+        advice: Cow::Borrowed(advice),
     }
 }
 
@@ -537,6 +600,134 @@ fn submit_refusal(error: &SubmitError) -> Refusal {
         status,
         code,
         heading: "The score was refused",
+        advice: Cow::Borrowed(advice),
+    }
+}
+
+/// A browser page's own refusal.
+fn page_refusal(error: &PageRefusal) -> Refusal {
+    const FROM_COURSE: &str = "Open the tool again from your course.";
+    let (status, code, heading, advice): (u16, &'static str, &'static str, Cow<'static, str>) =
+        match error {
+            PageRefusal::RoleNotAllowed => (
+                403,
+                "ROLE_NOT_ALLOWED",
+                "Only course staff can add activities",
+                Cow::Borrowed(
+                    "Choosing activities to add to a course is open to instructors, content developers and administrators. If you should be able to, ask your LMS administrator to check your role in this course.",
+                ),
+            ),
+            PageRefusal::DeepLinkUnanswerable(_) => (
+                400,
+                "INVALID_CLAIMS",
+                REQUEST_REFUSED,
+                Cow::Borrowed(
+                    "The platform sent a content selection request this tool cannot answer. Tell your LMS administrator the reason code.",
+                ),
+            ),
+            PageRefusal::CrossSiteSelection => (
+                403,
+                "CROSS_SITE_POST",
+                "This selection was refused",
+                Cow::Borrowed(
+                    "The selection did not come from this tool's own page. Start again from your course.",
+                ),
+            ),
+            PageRefusal::SelectionExpired => (
+                400,
+                "SELECTION_EXPIRED",
+                "This selection has expired",
+                Cow::Borrowed(
+                    "The page was open too long, or this selection was already sent. Go back to your course and start adding the activity again.",
+                ),
+            ),
+            PageRefusal::ItemInvalid(_) => (
+                400,
+                "ITEM_INVALID",
+                "This activity link is not valid",
+                Cow::Borrowed(
+                    "The link names an activity id this tool never issues. Ask your instructor to place the activity again from the tool's list.",
+                ),
+            ),
+            PageRefusal::ItemRemoved(item) => (
+                404,
+                "ITEM_REMOVED",
+                "This activity is no longer available",
+                Cow::Owned(format!(
+                    "The activity placed here ({item}) was removed from the tool's catalog. Ask your instructor to replace the link with another activity, or the tool's administrator to add it back (ltictl catalog add --id {item} …)."
+                )),
+            ),
+            PageRefusal::ActivitySessionInvalid(_) => (
+                401,
+                "SESSION_INVALID",
+                "This activity session is not valid",
+                Cow::Borrowed("Open the activity again from your course."),
+            ),
+            PageRefusal::ViewsNotPosted => (
+                405,
+                "METHOD_NOT_ALLOWED",
+                "Open this page from your course",
+                Cow::Borrowed("The course views open from a launch of the tool in your course."),
+            ),
+            PageRefusal::ViewsSessionExpired => (
+                401,
+                "SESSION_EXPIRED",
+                "Your session has expired",
+                Cow::Borrowed(FROM_COURSE),
+            ),
+            PageRefusal::ViewsSessionInvalid(_) => (
+                401,
+                "SESSION_INVALID",
+                "This page needs a launch from your course",
+                Cow::Borrowed(FROM_COURSE),
+            ),
+            PageRefusal::ViewNotFound => (
+                404,
+                "NOT_FOUND",
+                "There is nothing here",
+                Cow::Borrowed(FROM_COURSE),
+            ),
+            PageRefusal::StaffOnly => (
+                403,
+                "STAFF_ONLY",
+                "Only course staff can do this",
+                Cow::Borrowed("This page is for the course's instructors and teaching assistants."),
+            ),
+            PageRefusal::AnonymousLaunch => (
+                403,
+                "ANONYMOUS_LAUNCH",
+                "This launch did not identify you",
+                Cow::Borrowed(
+                    "The platform launched the tool anonymously, so there are no attempts to show.",
+                ),
+            ),
+            PageRefusal::GradeNotFound => (
+                404,
+                "GRADE_NOT_FOUND",
+                "There is no such grade on this activity",
+                Cow::Borrowed(
+                    "Open the tool again from your course and pick a grade from the list.",
+                ),
+            ),
+            PageRefusal::NoRoster => (
+                404,
+                "NO_ROSTER",
+                "The course roster is not available",
+                Cow::Borrowed(
+                    "The platform did not grant the tool access to the course's names and roles for this launch.",
+                ),
+            ),
+            PageRefusal::RosterUnavailable(reason) => (
+                502,
+                "ROSTER_UNAVAILABLE",
+                "The course roster could not be read from the platform",
+                Cow::Owned(format!("{reason}. Try again in a minute.")),
+            ),
+        };
+    Refusal {
+        status,
+        code,
+        heading,
         advice,
     }
 }
@@ -576,7 +767,7 @@ fn unavailable_refusal(flow: Flow) -> Refusal {
         status: 503,
         code,
         heading,
-        advice,
+        advice: Cow::Borrowed(advice),
     }
 }
 
@@ -596,7 +787,7 @@ pub fn respond(error: &WebError, request_id: &str, surface: Surface) -> Response
         Surface::Page => error_page(
             refusal.status,
             refusal.heading,
-            refusal.advice,
+            &refusal.advice,
             &refusal.code.to_ascii_uppercase(),
             request_id,
         ),
@@ -668,7 +859,8 @@ fn public_message(error: &WebError, refusal: &Refusal) -> Cow<'static, str> {
         )
         | WebError::Submit(SubmitError::Store(_))
         | WebError::NotFound
-        | WebError::NotPublicOrigin => Cow::Borrowed(refusal.advice),
+        | WebError::NotPublicOrigin
+        | WebError::Page(_) => refusal.advice.clone(),
     }
 }
 
@@ -694,6 +886,7 @@ fn field(error: &WebError) -> Option<&'static str> {
         | WebError::Unavailable { .. }
         | WebError::Session(_)
         | WebError::Submit(_)
+        | WebError::Page(_)
         | WebError::MethodNotAllowed(_)
         | WebError::NotFound
         | WebError::NotPublicOrigin => None,
