@@ -88,8 +88,11 @@ done < <("$LAMBDA_VENV/bin/python" infra/local_aws.py --name lti-local)
 [[ -n "$PORT" ]] || PORT="$(free_port)"
 export LAMBDA_LOCAL_URL="http://127.0.0.1:$PORT"
 export PUBLIC_URL="$LAMBDA_LOCAL_URL"
+# The fake platforms of the test listen on loopback over http, which the functions' strict
+# outbound policy refuses; this emulator (and nothing deployed) opts in to the local policy.
+export LTI_OUTBOUND_LOCAL=true
 for name in AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
-    AWS_EC2_METADATA_DISABLED PUBLIC_URL; do
+    AWS_EC2_METADATA_DISABLED PUBLIC_URL LTI_OUTBOUND_LOCAL; do
     ENV_ARGS+=(--env-var "$name=${!name}")
 done
 

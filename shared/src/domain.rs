@@ -16,4 +16,5 @@ pub mod record_key;
 pub mod roles;
 pub mod score;
 pub mod secret;
+pub mod substitution;
 pub mod tool;

@@ -649,3 +649,29 @@ async fn simultaneous_posts_of_one_token_give_one_launch() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn custom_unexpanded_substitution_variable_is_absent() {
+    let rig = rig().await;
+    // Moodle 4.4's shapes: a variable it does not support arrives as its own name, another
+    // arrives empty; a plain value and a Canvas-style number arrive as data.
+    let launch = rig
+        .verified(&with(
+            claims(),
+            "https://purl.imsglobal.org/spec/lti/claim/custom",
+            json!({
+                "resource_link_id_history": "$ResourceLink.id.history",
+                "context_id_history": "",
+                "chapter": "3",
+                "points": 10,
+                "price": "$5",
+            }),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(launch.custom("resource_link_id_history"), None);
+    assert_eq!(launch.custom("context_id_history").as_deref(), Some(""));
+    assert_eq!(launch.custom("chapter").as_deref(), Some("3"));
+    assert_eq!(launch.custom("points").as_deref(), Some("10"));
+    assert_eq!(launch.custom("price").as_deref(), Some("$5"));
+}

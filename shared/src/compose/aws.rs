@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::adapters::http_client::OutboundPolicy;
 use crate::adapters::keystore::secrets_manager::SecretsManagerKeyStore;
 use crate::adapters::queue_polled::PolledStore;
 use crate::adapters::queue_sqs::SqsQueue;
@@ -31,8 +32,20 @@ impl std::fmt::Debug for Aws {
 
 impl Aws {
     /// Loads the AWS SDK configuration (region, credentials, `AWS_ENDPOINT_URL`) for
-    /// `config`. Nothing is called yet: clients connect on first use.
+    /// `config`. Nothing is called yet: clients connect on first use. Outbound requests follow
+    /// the strict policy unless the configuration asks for the local one (the emulator).
     pub async fn connect(config: Config) -> Self {
+        if config.outbound_local
+            && let Err(installed) = OutboundPolicy::local().install_process_default()
+        {
+            tracing::warn!(?installed, "an outbound policy was already installed");
+        }
+        if config.outbound_local {
+            tracing::warn!(
+                "LTI_OUTBOUND_LOCAL is set: outbound requests may reach loopback over http \
+                 (local emulation only)"
+            );
+        }
         Self {
             config,
             sdk: aws_sdk_config().await,

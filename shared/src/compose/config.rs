@@ -33,6 +33,12 @@ pub const RETENTION_DAYS_VAR: &str = "LTI_RETENTION_DAYS";
 /// refuses requests that do not carry it (direct calls to its function URL). Unset locally.
 pub const ORIGIN_VERIFY_VAR: &str = "LTI_ORIGIN_VERIFY";
 
+/// `true` lets the functions' outbound requests reach platforms on loopback over plain http
+/// ([`crate::adapters::http_client::OutboundPolicy::local`]). For the local Lambda emulator
+/// (`infra/lambda-local.sh`) only: the template never sets it, and on Lambda loopback is the
+/// Runtime API. Unset, every outbound request follows the strict policy.
+pub const OUTBOUND_LOCAL_VAR: &str = "LTI_OUTBOUND_LOCAL";
+
 /// The default in-memory lifetime of the key document. Next keys are published a rotation
 /// ahead, so a few minutes of staleness never breaks a signature.
 pub const DEFAULT_SECRET_CACHE: Duration = Duration::from_secs(300);
@@ -206,6 +212,9 @@ pub struct Config {
     pub auto_activate: bool,
     /// How long attempts and personal data are kept ([`RETENTION_DAYS_VAR`]).
     pub retention: Retention,
+    /// Outbound requests may reach loopback over http ([`OUTBOUND_LOCAL_VAR`]; local
+    /// emulation only).
+    pub outbound_local: bool,
 }
 
 impl Config {
@@ -264,6 +273,13 @@ impl Config {
                 reason: format!("{text:?} is not true or false"),
             })?,
         };
+        let outbound_local = match set(OUTBOUND_LOCAL_VAR) {
+            None => false,
+            Some(text) => parse_flag(&text).ok_or_else(|| ConfigError::Invalid {
+                name: OUTBOUND_LOCAL_VAR,
+                reason: format!("{text:?} is not true or false"),
+            })?,
+        };
         let retention = match set(RETENTION_DAYS_VAR) {
             None => Retention::default(),
             Some(text) => parse_retention_days(&text)?,
@@ -277,6 +293,7 @@ impl Config {
             queues,
             auto_activate,
             retention,
+            outbound_local,
         })
     }
 
@@ -339,6 +356,7 @@ mod tests {
         assert!(config.auto_activate);
         assert_eq!(config.retention, Retention::Days(30));
         assert!(config.origin.is_none());
+        assert!(!config.outbound_local, "strict unless asked");
     }
 
     #[test]
@@ -360,6 +378,7 @@ mod tests {
             (AUTO_ACTIVATE_VAR, "yes"),
             (RETENTION_DAYS_VAR, "-1"),
             (ORIGIN_VERIFY_VAR, "short"),
+            (OUTBOUND_LOCAL_VAR, "yes"),
         ];
         for (name, value) in bad {
             assert!(

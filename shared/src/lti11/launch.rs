@@ -231,6 +231,23 @@ impl VerifiedLti11Launch {
         first(&self.params, name)
     }
 
+    /// A custom parameter (`custom_<key>`, LTI 1.1 Implementation Guide §B.2, where the
+    /// platform lower-cases the key), or `None` when it is missing, empty, or a substitution
+    /// variable the platform left unexpanded (see [`crate::domain::substitution`]).
+    pub fn custom(&self, key: &str) -> Option<&str> {
+        let name = format!("custom_{}", key.to_ascii_lowercase());
+        let value = first(&self.params, &name)?;
+        if crate::domain::substitution::is_unexpanded(value) {
+            crate::domain::substitution::note_unexpanded(
+                self.consumer.key.as_str(),
+                &name,
+                value,
+            );
+            return None;
+        }
+        Some(value)
+    }
+
     /// The user's roles (LTI 1.1 role list, same model as LTI 1.3).
     pub fn roles(&self) -> &Roles {
         &self.roles
@@ -366,4 +383,40 @@ pub async fn lti11_continuity(
         resource_link_id,
         context_id: launch.context_id(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn launch(params: &[(&str, &str)]) -> VerifiedLti11Launch {
+        VerifiedLti11Launch {
+            consumer: Consumer {
+                key: ConsumerKey::parse("moodle-1").unwrap(),
+                name: None,
+                status: Status::Active,
+                created_at: OffsetDateTime::UNIX_EPOCH,
+            },
+            params: params
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            resource_link_id: ResourceLinkId::parse("link-1").unwrap(),
+            roles: Roles::default(),
+        }
+    }
+
+    #[test]
+    fn custom_unexpanded_substitution_variable_is_absent() {
+        let launch = launch(&[
+            ("custom_resource_link_id_history", "$ResourceLink.id.history"),
+            ("custom_context_id_history", ""),
+            ("custom_chapter", "3"),
+        ]);
+        assert_eq!(launch.custom("resource_link_id_history"), None);
+        // An empty parameter counts as absent in LTI 1.1, like every other parameter here.
+        assert_eq!(launch.custom("context_id_history"), None);
+        assert_eq!(launch.custom("Chapter"), Some("3"));
+        assert_eq!(launch.custom("absent"), None);
+    }
 }

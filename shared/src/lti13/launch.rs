@@ -30,6 +30,7 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::clock::Clock;
+use crate::domain::substitution;
 use crate::domain::ids::{
     ClientId, ContextId, DeploymentId, Issuer, LineItemUrl, ResourceLinkId, TargetLinkUri, UserId,
 };
@@ -366,9 +367,16 @@ impl VerifiedLaunch {
 
     /// A custom property rendered as a string (LTI Core 1.3 §5.4.6): strings as sent,
     /// numbers and booleans (which some platforms send instead) in their JSON form; `None`
-    /// for a missing key, `null`, an array or an object.
+    /// for a missing key, `null`, an array or an object, and for a substitution variable the
+    /// platform left unexpanded (`"$ResourceLink.id.history"`, see
+    /// [`crate::domain::substitution`]).
     pub fn custom(&self, key: &str) -> Option<String> {
-        self.claims.custom_str(key)
+        let value = self.claims.custom_str(key)?;
+        if substitution::is_unexpanded(&value) {
+            substitution::note_unexpanded(self.claims.iss.as_str(), key, &value);
+            return None;
+        }
+        Some(value)
     }
 
     /// Whether the launch is anonymous: no `sub` claim (LTI Core 1.3 §5.3.6.1), which the
