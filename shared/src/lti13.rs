@@ -9,4 +9,5 @@ pub mod dynamic_registration;
 pub mod launch;
 pub mod lms_config;
 pub mod login;
+pub mod registration_update;
 pub mod session;

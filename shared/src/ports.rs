@@ -184,11 +184,19 @@ pub enum ItemKind {
     /// An LTI Dynamic Registration waiting for the administrator's confirmation (the checked
     /// platform configuration and the registration token), consumed once.
     PendingRegistration,
+    /// An update of an existing registration that LTI Dynamic Registration run again proposes
+    /// (the registration before and after), waiting for the administrator's confirmation of
+    /// the changes; consumed once.
+    PendingRegistrationUpdate,
     /// A verified deep-linking request kept between showing the picker and the selection
     /// POST, under a random id the picker's form carries; taken once.
     DeepLinkRequest,
     /// A context's roster from the platform's membership service, cached for the views.
     Roster,
+    /// A verified LTI 1.1 Content-Item selection request (return URL, consumer, `data`) kept
+    /// between showing the picker and the selection POST, under a random id the picker's
+    /// form carries; taken once.
+    ContentItemRequest,
 }
 
 impl ItemKind {
@@ -201,8 +209,10 @@ impl ItemKind {
             ItemKind::PlatformKeys => "platform-keys",
             ItemKind::AccessToken => "access-token",
             ItemKind::PendingRegistration => "pending-registration",
+            ItemKind::PendingRegistrationUpdate => "pending-registration-update",
             ItemKind::DeepLinkRequest => "deep-link-request",
             ItemKind::Roster => "roster",
+            ItemKind::ContentItemRequest => "content-item-request",
         }
     }
 }

@@ -376,10 +376,34 @@ async fn time_claims_are_checked_with_leeway() {
         rig.verify(&with(claims(), "nbf", json!(now + 61))).await,
         LaunchError::NotYetValid
     );
-    // Inside the 60 s leeway.
-    rig.verify(&with(claims(), "exp", json!(now - 30)))
-        .await
-        .unwrap();
+    // Inside the 60 s leeway: a 60 s token issued 90 s ago.
+    rig.verify(&with(
+        with(claims(), "iat", json!(now - 90)),
+        "exp",
+        json!(now - 30),
+    ))
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn iat_after_exp_is_refused_even_inside_the_leeway() {
+    let rig = rig().await;
+    let now = NOW.unix_timestamp();
+    // Both times inside the leeway, but the token expires before it was issued.
+    let backwards = with(
+        with(claims(), "iat", json!(now + 30)),
+        "exp",
+        json!(now + 20),
+    );
+    refused!(rig.verify(&backwards).await, LaunchError::IssuedAfterExpiry);
+    // The same times the right way round pass.
+    let forwards = with(
+        with(claims(), "iat", json!(now - 20)),
+        "exp",
+        json!(now + 30),
+    );
+    rig.verify(&forwards).await.unwrap();
 }
 
 #[tokio::test]

@@ -17,7 +17,9 @@
 //! - [`registration_platform`]: a platform's side of LTI Dynamic Registration (OpenID
 //!   configuration, registration endpoint with a registration token).
 //! - [`tool`]: the tool itself on a loopback port with fresh data, and an independent LTI 1.1
-//!   signer (Python's oauthlib).
+//!   signer and verifier (Python's oauthlib).
+//! - [`consumer11`]: an LTI 1.1 consumer's side of Content-Item selection (a course page that
+//!   posts the request into a frame, and the `content_item_return_url`), for the browser.
 //! - [`browser`]: headless Chromium driven by chromedriver, for launches in the platform's
 //!   iframe (`tests/browser.rs`, `tests/deep_linking_browser.rs`).
 //!
@@ -26,6 +28,7 @@
 
 pub mod ags;
 pub mod browser;
+pub mod consumer11;
 pub mod delivery;
 pub mod faults;
 pub mod grades;

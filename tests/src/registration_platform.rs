@@ -2,7 +2,14 @@
 //! OpenID configuration at `/mod/lti/openid-configuration.php` (issuer = this server's origin)
 //! and a registration endpoint that checks the bearer registration token and the tool's
 //! registration body, then answers with a client id and a deployment id. The token is single
-//! use, as on real platforms. Every registration call is recorded for the tests to inspect.
+//! use, as on real platforms; [`RegistrationPlatform::renew_token`] issues the next one (an
+//! administrator starting the registration again, e.g. Moodle's re-registration). Every
+//! registration call is recorded for the tests to inspect.
+//!
+//! For the browser tests it also serves the administrator's page that starts a registration
+//! ([`RegistrationPlatform::admin_page_url`]): it opens the tool's registration URL in an iframe
+//! or a window, records every `postMessage` it receives, and closes the frame or window on
+//! `{subject: "org.imsglobal.lti.close"}` (LTI DR 1.0 §3.6).
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -22,6 +29,71 @@ use tokio::task::JoinHandle;
 pub const CONFIGURATION_PATH: &str = "/mod/lti/openid-configuration.php";
 /// The tool configuration claim.
 pub const TOOL_CONFIGURATION: &str = "https://purl.imsglobal.org/spec/lti-tool-configuration";
+/// Path of the administrator's page that starts a registration (browser tests).
+pub const ADMIN_PAGE_PATH: &str = "/admin/tool/register.php";
+
+/// The administrator's page: opens `registration` in an iframe or (on a click) a window, keeps
+/// every message it receives in `window.received` (shown in `#received`), and closes the
+/// frame or window on the close message, noting it in `#closed`.
+fn admin_page(registration: &str, opener: Opener) -> String {
+    // A JSON string is a JavaScript string literal; `<` escaped so it cannot end the script.
+    let url = Value::from(registration)
+        .to_string()
+        .replace('<', "\\u003c");
+    let opener_html = match opener {
+        Opener::Iframe => format!(
+            r#"<iframe id="tool" title="Tool registration" width="1000" height="640" src="{}"></iframe>"#,
+            registration
+                .replace('&', "&amp;")
+                .replace('"', "&quot;")
+                .replace('<', "&lt;")
+        ),
+        Opener::Window => {
+            r#"<button type="button" id="open">Register the tool</button>"#.to_owned()
+        }
+    };
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Platform: register a tool</title></head>
+<body>
+<h1>Register an LTI Advantage tool</h1>
+<p>Received: <span id="received">[]</span></p>
+<p>Closed: <span id="closed">no</span></p>
+{opener_html}
+<script>
+var registration = {url};
+var frame = document.getElementById("tool");
+var popup = null;
+window.received = [];
+window.addEventListener("message", function (event) {{
+  var data = event.data;
+  var from = "other";
+  if (frame && event.source === frame.contentWindow) {{ from = "iframe"; }}
+  if (popup && event.source === popup) {{ from = "window"; }}
+  window.received.push({{
+    subject: data && typeof data === "object" ? data.subject || null : null,
+    origin: event.origin,
+    from: from
+  }});
+  document.getElementById("received").textContent = JSON.stringify(window.received);
+  if (data && data.subject === "org.imsglobal.lti.close") {{
+    if (from === "window") {{ popup.close(); }}
+    if (from === "iframe") {{ frame.remove(); frame = null; }}
+    document.getElementById("closed").textContent = "yes";
+  }}
+}});
+// Not `var open`: a global of that name would replace window.open.
+var openButton = document.getElementById("open");
+if (openButton) {{
+  openButton.addEventListener("click", function () {{
+    popup = window.open(registration, "tool-registration", "width=900,height=700");
+  }});
+}}
+</script>
+</body></html>
+"#
+    )
+}
 
 /// How the registration endpoint answers a well-formed registration with the right token.
 #[derive(Debug, Clone)]
@@ -37,6 +109,15 @@ pub enum Answer {
     Status(u16),
 }
 
+/// How the platform's administrator page opens the tool's registration URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opener {
+    /// In an iframe (`id="tool"`) on the page, as Canvas and Moodle do.
+    Iframe,
+    /// In a window the page opens with `window.open` (button `id="open"`).
+    Window,
+}
+
 /// One call to the registration endpoint.
 #[derive(Debug, Clone)]
 pub struct RecordedRegistration {
@@ -48,7 +129,7 @@ pub struct RecordedRegistration {
 
 struct State {
     base: String,
-    token: String,
+    token: Mutex<String>,
     token_used: Mutex<bool>,
     configuration: Mutex<Option<Value>>,
     answer: Mutex<Answer>,
@@ -78,7 +159,7 @@ impl RegistrationPlatform {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(State {
             base: base.clone(),
-            token: token.to_owned(),
+            token: Mutex::new(token.to_owned()),
             token_used: Mutex::new(false),
             configuration: Mutex::new(None),
             answer: Mutex::new(Answer::Registered {
@@ -119,6 +200,27 @@ impl RegistrationPlatform {
     /// Answers registrations this way from now on.
     pub fn answer_with(&self, answer: Answer) {
         *self.state.answer.lock().unwrap() = answer;
+    }
+
+    /// Issues a fresh single-use registration token: what the platform does each time an
+    /// administrator starts a registration.
+    pub fn renew_token(&self, token: &str) {
+        *self.state.token.lock().unwrap() = token.to_owned();
+        *self.state.token_used.lock().unwrap() = false;
+    }
+
+    /// The administrator's page that opens `register_url` (the tool's registration URL) with
+    /// this platform's `openid_configuration` and current registration token, by `opener`.
+    pub fn admin_page_url(&self, register_url: &str, opener: Opener) -> String {
+        let mode = match opener {
+            Opener::Iframe => "iframe",
+            Opener::Window => "window",
+        };
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("register", register_url)
+            .append_pair("mode", mode)
+            .finish();
+        format!("{}{ADMIN_PAGE_PATH}?{query}", self.base)
     }
 
     /// Every registration call so far.
@@ -215,6 +317,7 @@ fn missing_member(body: &Value) -> Option<&'static str> {
 async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or_default().to_owned();
     let authorization = request
         .headers()
         .get(hyper::header::AUTHORIZATION)
@@ -253,7 +356,8 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
                     body: body.clone(),
                 });
             let mut used = state.token_used.lock().unwrap();
-            if authorization.as_deref() != Some(&format!("Bearer {}", state.token)) || *used {
+            let token = state.token.lock().unwrap().clone();
+            if authorization.as_deref() != Some(&format!("Bearer {token}")) || *used {
                 return json_answer(401, &json!({"error": "invalid_token"}));
             }
             if let Some(member) = missing_member(&body) {
@@ -277,6 +381,44 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
                 }
                 Answer::Status(status) => json_answer(status, &json!({"error": "server_error"})),
             }
+        }
+        (Method::GET, ADMIN_PAGE_PATH) => {
+            let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect();
+            let param = |name: &str| {
+                params
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone())
+            };
+            let (Some(register), Some(mode)) = (param("register"), param("mode")) else {
+                return json_answer(400, &json!({"error": "register and mode are required"}));
+            };
+            let opener = if mode == "window" {
+                Opener::Window
+            } else {
+                Opener::Iframe
+            };
+            let mut registration = match url::Url::parse(&register) {
+                Ok(url) => url,
+                Err(_) => return json_answer(400, &json!({"error": "register is not a URL"})),
+            };
+            let token = state.token.lock().unwrap().clone();
+            registration
+                .query_pairs_mut()
+                .append_pair(
+                    "openid_configuration",
+                    &format!("{}{CONFIGURATION_PATH}", state.base),
+                )
+                .append_pair("registration_token", &token);
+            Response::builder()
+                .header(hyper::header::CONTENT_TYPE, "text/html; charset=utf-8")
+                .body(Full::new(Bytes::from(admin_page(
+                    registration.as_str(),
+                    opener,
+                ))))
+                .unwrap()
         }
         _ => json_answer(404, &json!({"error": "not_found"})),
     }

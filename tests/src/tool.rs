@@ -132,13 +132,11 @@ impl RunningTool {
     }
 }
 
-/// Signs an LTI 1.1 launch with Python's oauthlib, an OAuth 1.0a implementation independent of
-/// the tool's, run from the project's virtual environment (`tests/python/oauth1_sign.py`).
-/// `request` is `{"url", "key", "secret", "params": [[name, value], ...]}` plus optional
-/// `"method"`, `"timestamp"`, `"nonce"`; the answer is the signed form body.
-pub fn oauthlib_sign(request: &Value) -> Vec<(String, String)> {
+/// Runs `script` (under `tests/python/`) with the project's Python venv, `request` as JSON on
+/// stdin, and reads its JSON answer.
+fn run_python(script: &str, request: &Value) -> Value {
     let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/oauth1_sign.py");
+    let script = format!("{}/python/{script}", env!("CARGO_MANIFEST_DIR"));
     assert!(
         std::path::Path::new(python).exists(),
         "the project's Python venv is missing: run ./infra/test.sh (it installs oauthlib)"
@@ -163,4 +161,22 @@ pub fn oauthlib_sign(request: &Value) -> Vec<(String, String)> {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Signs an LTI 1.1 launch with Python's oauthlib, an OAuth 1.0a implementation independent of
+/// the tool's, run from the project's virtual environment (`tests/python/oauth1_sign.py`).
+/// `request` is `{"url", "key", "secret", "params": [[name, value], ...]}` plus optional
+/// `"method"`, `"timestamp"`, `"nonce"`; the answer is the signed form body.
+pub fn oauthlib_sign(request: &Value) -> Vec<(String, String)> {
+    serde_json::from_value(run_python("oauth1_sign.py", request)).unwrap()
+}
+
+/// Verifies a signed form POST with oauthlib as a platform would (`tests/python/oauth1_verify.py`,
+/// HMAC-SHA1 only, timestamp within 600 s): `url` is the URL posted to (query included), `body`
+/// the form body as the browser sent it. Answers `{"valid", "client", "signature"}`.
+pub fn oauthlib_verify(url: &str, body: &str, key: &str, secret: &str) -> Value {
+    run_python(
+        "oauth1_verify.py",
+        &serde_json::json!({"url": url, "body": body, "key": key, "secret": secret}),
+    )
 }

@@ -7,9 +7,12 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use lti_shared::domain::audit::{AuditAction, AuditEntry};
 use lti_shared::domain::clock::FixedClock;
 use lti_shared::domain::ids::{ClientId, DeploymentId, Issuer};
-use lti_shared::domain::model::{PlatformOptions, Registration, Status};
+use lti_shared::domain::model::{PlatformScope, Registration, Status};
+use lti_shared::lti13::dynamic_registration::CANVAS_PRIVACY_LEVEL;
+use lti_shared::lti13::lms_config::PrivacyLevel;
 use lti_tests::registration_platform::{Answer, RegistrationPlatform, TOOL_CONFIGURATION};
 use lti_tests::tool::RunningTool;
 use ltictl::serve::AppOptions;
@@ -66,15 +69,46 @@ impl Page {
     }
 
     fn pending_id(&self) -> String {
+        self.hidden("pending")
+    }
+
+    /// The id of the proposed update on the changes' confirmation page.
+    fn update_id(&self) -> String {
+        self.hidden("update")
+    }
+
+    fn hidden(&self, name: &str) -> String {
         let html = scraper::Html::parse_document(&self.body);
-        let selector = scraper::Selector::parse("input[name=pending]").unwrap();
+        let selector = scraper::Selector::parse(&format!("input[name={name}]")).unwrap();
         html.select(&selector)
             .next()
-            .unwrap_or_else(|| panic!("no confirmation form in {}", self.body))
+            .unwrap_or_else(|| panic!("no {name} form in {}", self.body))
             .value()
             .attr("value")
             .unwrap()
             .to_owned()
+    }
+
+    /// The text of the element with this id, whitespace collapsed.
+    fn text(&self, id: &str) -> Option<String> {
+        let html = scraper::Html::parse_document(&self.body);
+        let selector = scraper::Selector::parse(&format!("#{id}")).unwrap();
+        html.select(&selector).next().map(|e| {
+            e.text()
+                .collect::<String>()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    }
+
+    /// The lines of the changes list (`#changes li`).
+    fn changes(&self) -> Vec<String> {
+        let html = scraper::Html::parse_document(&self.body);
+        let selector = scraper::Selector::parse("#changes li").unwrap();
+        html.select(&selector)
+            .map(|e| e.text().collect::<String>().trim().to_owned())
+            .collect()
     }
 }
 
@@ -114,6 +148,43 @@ impl Rig {
 
     async fn confirm(&self, pending: &str) -> Page {
         self.confirm_from(pending, "same-origin").await
+    }
+
+    /// The administrator presses "Update the registration" on the changes' page (step 3 of a
+    /// re-registration), from `site`.
+    async fn confirm_update_from(&self, update: &str, site: &str) -> Page {
+        let response = self
+            .http
+            .post(self.tool.url("/register"))
+            .header("sec-fetch-site", site)
+            .form(&[("update", update)])
+            .send()
+            .await
+            .unwrap();
+        Page {
+            status: response.status().as_u16(),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn audit(&self) -> Vec<AuditEntry> {
+        self.tool.backend.store.audit_entries().await.unwrap()
+    }
+
+    /// The platform runs the registration again with a fresh token (Moodle's re-registration)
+    /// and answers with `client_id` and `deployment_id`; the administrator confirms the first
+    /// page. Returns the page the tool answers with.
+    async fn register_again(&self, token: &str, client_id: &str, deployment: Option<&str>) -> Page {
+        self.platform.renew_token(token);
+        self.platform.answer_with(Answer::Registered {
+            client_id: client_id.into(),
+            deployment_id: deployment.map(str::to_owned),
+        });
+        let page = self
+            .open(&self.platform.configuration_url(), Some(token))
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        self.confirm(&page.pending_id()).await
     }
 
     async fn stored(&self) -> Vec<Registration> {
@@ -397,36 +468,6 @@ async fn cross_site_confirmation_is_refused_and_same_site_still_works() {
 }
 
 #[tokio::test]
-async fn already_registered_platform_is_refused_and_left_unchanged() {
-    let rig = rig().await;
-    let existing = Registration {
-        issuer: Issuer::parse(rig.platform.issuer()).unwrap(),
-        client_id: ClientId::parse("client-1").unwrap(),
-        deployment_ids: BTreeSet::from([DeploymentId::parse("old-deployment").unwrap()]),
-        auth_url: Url::parse("https://lms.example/auth").unwrap(),
-        token_url: Url::parse("https://lms.example/token").unwrap(),
-        jwks_url: Url::parse("https://lms.example/jwks").unwrap(),
-        name: Some("registered by hand".into()),
-        status: Status::Active,
-        options: PlatformOptions::default(),
-        created_at: time::OffsetDateTime::now_utc(),
-    };
-    rig.tool
-        .backend
-        .store
-        .add_platform(&existing)
-        .await
-        .unwrap();
-    let done = rig.register().await;
-    assert_eq!(done.status, 409);
-    assert_eq!(done.reason().as_deref(), Some("ALREADY_REGISTERED"));
-    let stored = rig.stored().await;
-    assert_eq!(stored.len(), 1);
-    assert_eq!(stored[0].name.as_deref(), Some("registered by hand"));
-    assert_eq!(stored[0].status, Status::Active);
-}
-
-#[tokio::test]
 async fn canvas_configuration_is_served_from_the_public_origin() {
     let rig = rig().await;
     let config: serde_json::Value = rig
@@ -443,4 +484,449 @@ async fn canvas_configuration_is_served_from_the_public_origin() {
         config["extensions"][0]["platform"],
         "canvas.instructure.com"
     );
+}
+
+// Re-registration (LTI DR run again for a registration the tool has): the platform answers
+// with the existing client id; the tool shows what would change and writes nothing until the
+// administrator confirms those changes on a second page, then writes the update and an audit
+// entry and closes the window.
+
+/// Approves `client-1`, as `ltictl platform update --status …` would.
+async fn set_status(rig: &Rig, status: Status) -> Registration {
+    let store = &rig.tool.backend.store;
+    let issuer = Issuer::parse(rig.platform.issuer()).unwrap();
+    let client = ClientId::parse("client-1").unwrap();
+    let mut registration = store.platform(&issuer, &client).await.unwrap().unwrap();
+    registration.status = status;
+    store.update_platform(&registration).await.unwrap();
+    registration
+}
+
+fn deployments(ids: &[&str]) -> BTreeSet<DeploymentId> {
+    ids.iter()
+        .map(|d| DeploymentId::parse(*d).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn reregistration_adds_the_new_deployment_after_the_changes_are_confirmed() {
+    let rig = rig().await;
+    assert_eq!(rig.register().await.status, 200);
+    let before = set_status(&rig, Status::Active).await;
+
+    let page = rig
+        .register_again("token-2", "client-1", Some("deployment-2"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.changes(), ["deployment deployment-2 will be added"]);
+    assert_eq!(
+        page.text("status").as_deref(),
+        Some("The registration is active afterwards.")
+    );
+    assert!(
+        !page.body.contains("org.imsglobal.lti.close"),
+        "the changes' page must not close the window"
+    );
+    assert_eq!(
+        rig.stored().await,
+        std::slice::from_ref(&before),
+        "nothing written yet"
+    );
+    assert!(rig.audit().await.is_empty());
+    let calls = rig.platform.registrations();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[1].authorization.as_deref(), Some("Bearer token-2"));
+
+    let done = rig
+        .confirm_update_from(&page.update_id(), "same-origin")
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("org.imsglobal.lti.close"));
+    assert_eq!(
+        done.text("heading").as_deref(),
+        Some("Registration updated")
+    );
+    assert_eq!(done.changes(), ["deployment deployment-2 added"]);
+
+    let stored = rig.stored().await;
+    assert_eq!(stored.len(), 1, "one registration");
+    assert_eq!(
+        stored[0].deployment_ids,
+        deployments(&["deployment-1", "deployment-2"])
+    );
+    assert_eq!(stored[0].status, Status::Active, "same keys: stays active");
+    assert_eq!(stored[0].created_at, before.created_at);
+
+    let audit = rig.audit().await;
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].action, AuditAction::RegistrationUpdate);
+    assert_eq!(
+        audit[0].scope,
+        Some(PlatformScope::Lti13 {
+            issuer: before.issuer.clone(),
+            client_id: before.client_id.clone(),
+        })
+    );
+    assert_eq!(audit[0].changes, ["deployment deployment-2 added"]);
+    assert_eq!(audit[0].subject, None);
+}
+
+#[tokio::test]
+async fn reregistration_confirmed_cross_site_or_after_expiry_changes_nothing() {
+    let rig = rig().await;
+    assert_eq!(rig.register().await.status, 200);
+    let before = rig.stored().await;
+
+    // The first confirmation of the re-registration, forged by another site: refused before
+    // the platform is called.
+    rig.platform.renew_token("token-2");
+    rig.platform.answer_with(Answer::Registered {
+        client_id: "client-1".into(),
+        deployment_id: Some("deployment-2".into()),
+    });
+    let page = rig
+        .open(&rig.platform.configuration_url(), Some("token-2"))
+        .await;
+    let forged = rig.confirm_from(&page.pending_id(), "cross-site").await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(forged.reason().as_deref(), Some("CROSS_SITE_CONFIRMATION"));
+    assert_eq!(rig.platform.registrations().len(), 1, "platform not called");
+
+    // The administrator's own confirmation: the changes' page.
+    let changes = rig.confirm(&page.pending_id()).await;
+    assert_eq!(changes.status, 200, "{}", changes.body);
+    let update = changes.update_id();
+
+    // The changes' confirmation forged by another site: refused, nothing written.
+    let forged = rig.confirm_update_from(&update, "cross-site").await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(forged.reason().as_deref(), Some("CROSS_SITE_CONFIRMATION"));
+    assert_eq!(rig.stored().await, before);
+    assert!(rig.audit().await.is_empty());
+
+    // Confirmed after the page expired: refused, nothing written.
+    rig.clock.advance(time::Duration::minutes(21));
+    let late = rig.confirm_update_from(&update, "same-origin").await;
+    assert_eq!(late.status, 410);
+    assert_eq!(late.reason().as_deref(), Some("REGISTRATION_EXPIRED"));
+    assert_eq!(rig.stored().await, before);
+    assert!(rig.audit().await.is_empty());
+
+    // The same re-registration confirmed in time, from the tool's page, is applied.
+    let page = rig
+        .register_again("token-3", "client-1", Some("deployment-2"))
+        .await;
+    let done = rig
+        .confirm_update_from(&page.update_id(), "same-origin")
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(
+        rig.stored().await[0].deployment_ids,
+        deployments(&["deployment-1", "deployment-2"])
+    );
+    assert_eq!(rig.audit().await.len(), 1);
+}
+
+#[tokio::test]
+async fn reregistration_with_a_new_key_set_url_shows_it_and_waits_for_review() {
+    let rig = rig().await;
+    assert_eq!(rig.register().await.status, 200);
+    set_status(&rig, Status::Active).await;
+    let old_keys = format!("{}/mod/lti/certs.php", rig.platform.issuer());
+    let new_keys = format!("{}/mod/lti/certs-2025.php", rig.platform.issuer());
+    let mut document = rig.platform.default_configuration();
+    document["jwks_uri"] = new_keys.clone().into();
+    rig.platform.set_configuration(document);
+
+    let page = rig
+        .register_again("token-2", "client-1", Some("deployment-1"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(
+        page.changes(),
+        [
+            format!("key set URL changes from {old_keys} to {new_keys}"),
+            "status changes from active to pending: launches are refused until the tool's \
+             operator approves the changes"
+                .to_owned(),
+        ]
+    );
+    let done = rig
+        .confirm_update_from(&page.update_id(), "same-origin")
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let stored = rig.stored().await;
+    assert_eq!(stored[0].jwks_url.as_str(), new_keys);
+    assert_eq!(stored[0].status, Status::Pending);
+    assert_eq!(
+        rig.audit().await[0].changes,
+        [
+            format!("key set URL changed from {old_keys} to {new_keys}"),
+            "status changed from active to pending".to_owned(),
+        ]
+    );
+    let (status, body) = rig.login_status("client-1").await;
+    assert_eq!(status, 403);
+    assert!(body.contains("PLATFORM_PENDING"), "{body}");
+}
+
+#[tokio::test]
+async fn reregistration_of_a_disabled_registration_keeps_it_disabled_even_with_auto_activate() {
+    let rig = rig_with(AppOptions {
+        auto_activate_registrations: true,
+        ..AppOptions::default()
+    })
+    .await;
+    assert_eq!(rig.register().await.status, 200);
+    set_status(&rig, Status::Disabled).await;
+    let page = rig
+        .register_again("token-2", "client-1", Some("deployment-2"))
+        .await;
+    assert_eq!(page.changes(), ["deployment deployment-2 will be added"]);
+    assert!(
+        page.text("status").unwrap().contains("stays disabled"),
+        "{}",
+        page.body
+    );
+    let done = rig
+        .confirm_update_from(&page.update_id(), "same-origin")
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let stored = rig.stored().await;
+    assert_eq!(stored[0].status, Status::Disabled);
+    assert_eq!(
+        stored[0].deployment_ids,
+        deployments(&["deployment-1", "deployment-2"])
+    );
+}
+
+#[tokio::test]
+async fn reregistration_with_nothing_new_changes_nothing_and_closes_the_window() {
+    let rig = rig().await;
+    assert_eq!(rig.register().await.status, 200);
+    let before = rig.stored().await;
+    let done = rig
+        .register_again("token-2", "client-1", Some("deployment-1"))
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(
+        done.text("heading").as_deref(),
+        Some("Registration updated")
+    );
+    assert_eq!(
+        done.text("changes").as_deref(),
+        Some("Nothing changed: the tool's registration already matched.")
+    );
+    assert!(done.body.contains("org.imsglobal.lti.close"));
+    assert_eq!(rig.stored().await, before);
+    assert!(rig.audit().await.is_empty());
+}
+
+const HANDLER_TOOL: &str = "https://tool.example";
+
+fn page(response: lambda_http::Response<lambda_http::Body>) -> Page {
+    Page {
+        status: response.status().as_u16(),
+        body: String::from_utf8(response.body().to_vec()).unwrap(),
+    }
+}
+
+/// Step 1 of a registration, straight to the handler.
+async fn start_at(register: &register::Register, configuration_url: &str) -> Page {
+    let mut url = Url::parse(&format!("{HANDLER_TOOL}/register")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("openid_configuration", configuration_url)
+        .append_pair("registration_token", TOKEN);
+    let request = http::Request::builder()
+        .method("GET")
+        .uri(url.as_str())
+        .body(lambda_http::Body::Empty)
+        .unwrap();
+    page(register.handle(request).await)
+}
+
+/// Step 2, from the tool's own page, straight to the handler.
+async fn confirm_at(register: &register::Register, pending: &str) -> Page {
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!("{HANDLER_TOOL}/register"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .body(lambda_http::Body::Text(format!("pending={pending}")))
+        .unwrap();
+    page(register.handle(request).await)
+}
+
+/// A registry whose look-up misses every registration, as when another confirmation saves the
+/// same issuer and client id between this one's look-up and its write.
+struct SavedMeanwhile(Arc<dyn lti_shared::ports::Store>);
+
+#[async_trait::async_trait]
+impl lti_shared::ports::PlatformRegistry for SavedMeanwhile {
+    async fn add_platform(
+        &self,
+        registration: &Registration,
+    ) -> Result<(), lti_shared::ports::StoreError> {
+        self.0.add_platform(registration).await
+    }
+    async fn update_platform(
+        &self,
+        registration: &Registration,
+    ) -> Result<(), lti_shared::ports::StoreError> {
+        self.0.update_platform(registration).await
+    }
+    async fn platform(
+        &self,
+        _: &Issuer,
+        _: &ClientId,
+    ) -> Result<Option<Registration>, lti_shared::ports::StoreError> {
+        Ok(None)
+    }
+    async fn platforms_of_issuer(
+        &self,
+        issuer: &Issuer,
+    ) -> Result<Vec<Registration>, lti_shared::ports::StoreError> {
+        self.0.platforms_of_issuer(issuer).await
+    }
+    async fn platforms(&self) -> Result<Vec<Registration>, lti_shared::ports::StoreError> {
+        self.0.platforms().await
+    }
+    async fn remove_platform(
+        &self,
+        issuer: &Issuer,
+        client_id: &ClientId,
+    ) -> Result<(), lti_shared::ports::StoreError> {
+        self.0.remove_platform(issuer, client_id).await
+    }
+}
+
+#[tokio::test]
+async fn registration_saved_meanwhile_by_another_confirmation_is_refused_as_already_registered() {
+    use lti_shared::adapters::registrar::Registrar;
+    use lti_shared::domain::tool::ToolUrls;
+    use lti_shared::lti13::dynamic_registration::UrlPolicy;
+    use register::{Register, RegisterOptions};
+
+    let dir = tempfile::tempdir().unwrap();
+    let backend = ltictl::backend::Backend::embedded(dir.path()).unwrap();
+    let store = backend.store.clone();
+    let platform = RegistrationPlatform::start(TOKEN).await;
+    let register = |registry: Arc<dyn lti_shared::ports::PlatformRegistry>| {
+        Register::new(
+            registry,
+            store.clone(),
+            store.clone(),
+            Arc::new(FixedClock::new(time::OffsetDateTime::now_utc())),
+            ToolUrls::new(&Url::parse(HANDLER_TOOL).unwrap()),
+            Registrar::new(UrlPolicy {
+                allow_http_loopback: true,
+            }),
+            RegisterOptions::default(),
+        )
+    };
+
+    // The good sibling: the same answer with the registration already there (and seen) is
+    // an update proposal.
+    let configuration = platform.configuration_url();
+    let seen = register(store.clone());
+    let first = start_at(&seen, &configuration).await.pending_id();
+    assert_eq!(confirm_at(&seen, &first).await.status, 200);
+    let before = store.platforms().await.unwrap();
+    assert_eq!(before.len(), 1);
+    platform.renew_token(TOKEN);
+    let again = start_at(&seen, &configuration).await.pending_id();
+    let proposal = confirm_at(&seen, &again).await;
+    assert_eq!(proposal.status, 200, "{}", proposal.body);
+    assert_eq!(
+        proposal.text("heading").as_deref(),
+        Some("Registration updated")
+    );
+
+    // Saved meanwhile: the look-up missed it, so the administrator saw no changes; nothing
+    // is written.
+    platform.renew_token(TOKEN);
+    platform.answer_with(Answer::Registered {
+        client_id: "client-1".into(),
+        deployment_id: Some("deployment-2".into()),
+    });
+    let missed = register(Arc::new(SavedMeanwhile(store.clone())));
+    let pending = start_at(&missed, &configuration).await.pending_id();
+    let refused = confirm_at(&missed, &pending).await;
+    assert_eq!(refused.status, 409);
+    assert_eq!(refused.reason().as_deref(), Some("ALREADY_REGISTERED"));
+    assert_eq!(store.platforms().await.unwrap(), before);
+    assert!(store.audit_entries().await.unwrap().is_empty());
+}
+
+// Names when the institution wants them: the operator's privacy level (`ltictl serve
+// --privacy`, `LTI_PRIVACY_LEVEL`) decides the claims a registration asks for, the Canvas
+// privacy level of both the registration and /config/canvas.json, and what the confirmation
+// page says in words.
+
+#[tokio::test]
+async fn registration_asks_for_names_only_at_privacy_levels_that_include_them() {
+    assert_eq!(
+        AppOptions::default().privacy,
+        PrivacyLevel::Anonymous,
+        "the default is the most private"
+    );
+    for level in PrivacyLevel::ALL {
+        let rig = rig_with(AppOptions {
+            privacy: level,
+            ..AppOptions::default()
+        })
+        .await;
+        let page = rig
+            .open(&rig.platform.configuration_url(), Some(TOKEN))
+            .await;
+        assert_eq!(page.status, 200);
+        assert_eq!(
+            page.text("personal-data").as_deref(),
+            Some(level.personal_data()),
+            "{level:?}"
+        );
+        assert_eq!(
+            page.text("claims"),
+            Some(level.claims().join(", ")),
+            "{level:?}"
+        );
+        assert_eq!(rig.confirm(&page.pending_id()).await.status, 200);
+
+        let body = &rig.platform.registrations()[0].body[TOOL_CONFIGURATION];
+        let claims: Vec<&str> = body["claims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        for name in ["name", "given_name", "family_name"] {
+            assert_eq!(
+                claims.contains(&name),
+                matches!(level, PrivacyLevel::NameOnly | PrivacyLevel::Public),
+                "{level:?} asks for {claims:?}"
+            );
+        }
+        assert_eq!(
+            claims.contains(&"email"),
+            matches!(level, PrivacyLevel::EmailOnly | PrivacyLevel::Public),
+            "{level:?} asks for {claims:?}"
+        );
+        assert!(claims.starts_with(&["iss", "sub"]));
+        assert_eq!(body[CANVAS_PRIVACY_LEVEL], level.as_str());
+
+        let canvas: serde_json::Value = rig
+            .http
+            .get(rig.tool.url("/config/canvas.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            canvas["extensions"][0]["privacy_level"],
+            level.as_str(),
+            "the same setting shapes the Canvas JSON"
+        );
+    }
 }

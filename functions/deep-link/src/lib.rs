@@ -11,6 +11,11 @@
 //! `POST /deep-link` with that id is the picker's own form (same-origin only). The stored
 //! request is taken (once), the response JWT is signed with the tool's current key, and the
 //! browser posts it to the platform's `deep_link_return_url` with an auto-submitting form.
+//!
+//! LTI 1.1 Content-Item selection shares the endpoint and the picker: a form POST signed with
+//! OAuth 1.0a (`lti_message_type=ContentItemSelectionRequest`, Moodle's "Content Selection
+//! URL") and the picker's form carrying `ci_request` go to
+//! [`lti_shared::web::content_item::ContentItemSelection`].
 
 use std::sync::Arc;
 
@@ -19,6 +24,7 @@ use lti_shared::compose::ports::Ports;
 use lti_shared::domain::catalog::CatalogItem;
 use lti_shared::domain::clock::Clock;
 use lti_shared::domain::tool::ToolUrls;
+use lti_shared::lti11::launch::{Lti11Verifier, is_lti11_launch};
 use lti_shared::lti13::claims::MessageType;
 use lti_shared::lti13::deep_link::{
     DeepLinkRequest, Outcome, REQUEST_LIFETIME, SelectionError, choose, response_claims,
@@ -27,10 +33,12 @@ use lti_shared::lti13::launch::{LaunchError, Verifier};
 use lti_shared::lti13::login::random_token;
 use lti_shared::ports::{Catalog, ExpiringItems, ItemKind, KeyStore};
 use lti_shared::web::binding::{CookielessError, LaunchForm, clear_state_cookie, cookieless_page};
+use lti_shared::web::content_item::ContentItemSelection;
 use lti_shared::web::error::{Flow, PageRefusal, Surface, WebError, respond};
 use lti_shared::web::http::{html_response, is_same_origin_post, param, params, request_id};
 use lti_shared::web::pages::deep_link::{
-    ACTION_CANCEL, ACTION_FIELD, ACTION_SELECT, ITEM_FIELD, Picker, PickerItem, REQUEST_FIELD,
+    ACTION_CANCEL, ACTION_FIELD, ACTION_SELECT, CONTENT_ITEM_REQUEST_FIELD, ITEM_FIELD, Picker,
+    PickerItem, REQUEST_FIELD,
 };
 use lti_shared::web::pages::{AutoSubmit, render};
 
@@ -45,6 +53,7 @@ const EMPTY_CATALOG: &str = "The tool has no activities to offer yet. Ask the to
 /// The handler and the ports it uses.
 pub struct DeepLink {
     verifier: Verifier,
+    lti11: Lti11Verifier,
     catalog: Arc<dyn Catalog>,
     items: Arc<dyn ExpiringItems>,
     keys: Arc<dyn KeyStore>,
@@ -86,6 +95,7 @@ impl DeepLink {
     /// A handler over these ports.
     pub fn new(
         verifier: Verifier,
+        lti11: Lti11Verifier,
         catalog: Arc<dyn Catalog>,
         items: Arc<dyn ExpiringItems>,
         keys: Arc<dyn KeyStore>,
@@ -93,6 +103,7 @@ impl DeepLink {
     ) -> Self {
         Self {
             verifier,
+            lti11,
             catalog,
             items,
             keys,
@@ -111,10 +122,24 @@ impl DeepLink {
             return respond(&WebError::MethodNotAllowed("POST"), &id, Surface::Page);
         }
         let params = params(&req);
-        if param(&params, REQUEST_FIELD).is_some() && param(&params, "id_token").is_none() {
+        let lti13 = param(&params, "id_token").is_some();
+        if param(&params, CONTENT_ITEM_REQUEST_FIELD).is_some() && !lti13 {
+            self.content_item().selection(&req, &params, &id).await
+        } else if param(&params, REQUEST_FIELD).is_some() && !lti13 {
             self.selection(&req, &params, &id).await
+        } else if is_lti11_launch(&params) && !lti13 {
+            self.content_item().request(&req, &id).await
         } else {
             self.request(&req, &params, &id).await
+        }
+    }
+
+    /// LTI 1.1 Content-Item selection over this handler's ports.
+    fn content_item(&self) -> ContentItemSelection<'_> {
+        ContentItemSelection {
+            verifier: &self.lti11,
+            catalog: self.catalog.as_ref(),
+            tool: &self.tool,
         }
     }
 
@@ -208,6 +233,7 @@ impl DeepLink {
                 heading,
                 notice,
                 action: self.tool.deep_link().as_str(),
+                request_field: REQUEST_FIELD,
                 request_key: &key,
                 items: picker_items(&catalog),
                 multiple: request.accept_multiple,
@@ -338,11 +364,12 @@ impl lti_shared::web::serve::Handler for DeepLink {
 }
 
 impl DeepLink {
-    /// The handler as every deployment wires it: the verifier, catalog, request records and
-    /// keys from `ports`, URLs under `tool`.
+    /// The handler as every deployment wires it: the LTI 1.3 and 1.1 verifiers, catalog,
+    /// request records and keys from `ports`, URLs under `tool`.
     pub fn from_ports(ports: &Ports, tool: ToolUrls) -> Self {
         Self::new(
             ports.verifier(),
+            ports.lti11_verifier(),
             ports.store.clone(),
             ports.store.clone(),
             ports.keys.clone(),

@@ -121,3 +121,121 @@ async fn selection_with_unknown_request_is_400_selection_expired() {
     assert_eq!(response.status(), 400);
     assert_eq!(reason(&response), "SELECTION_EXPIRED");
 }
+
+// ---------------------------------------------------------------------------------------------
+// LTI 1.1 Content-Item selection through the Lambda handler (full flows, signed and verified
+// by oauthlib, are in `tests/tests/content_item_flow.rs`)
+// ---------------------------------------------------------------------------------------------
+
+const CONSUMER: &str = "moodle-main";
+const CONSUMER_SECRET: &str = "consumer secret";
+
+/// A consumer known to the tool, with its secret in the key file.
+async fn add_consumer(store: &EmbeddedStore, dir: &std::path::Path) {
+    use lti_shared::ports::{ConsumerRegistry as _, KeyStore as _};
+    let key = lti_shared::domain::ids::ConsumerKey::parse(CONSUMER).unwrap();
+    FileKeyStore::open(dir)
+        .unwrap()
+        .put_consumer_secret(
+            &key,
+            &lti_shared::domain::secret::ConsumerSecret::new(CONSUMER_SECRET),
+        )
+        .await
+        .unwrap();
+    store
+        .add_consumer(&lti_shared::domain::model::Consumer {
+            key,
+            name: None,
+            status: lti_shared::domain::model::Status::Active,
+            created_at: NOW,
+        })
+        .await
+        .unwrap();
+}
+
+/// A `ContentItemSelectionRequest` for the function URL's `/deep-link`, signed at `NOW` with
+/// `secret`, as a form body.
+fn content_item_request(secret: &str) -> String {
+    let params: Vec<(String, String)> = [
+        ("lti_message_type", "ContentItemSelectionRequest"),
+        ("lti_version", "LTI-1p0"),
+        ("roles", "Instructor"),
+        ("accept_media_types", "application/vnd.ims.lti.v1.ltilink"),
+        ("accept_presentation_document_targets", "iframe"),
+        (
+            "content_item_return_url",
+            "https://moodle.example.edu/mod/lti/contentitem_return.php?course=5",
+        ),
+    ]
+    .into_iter()
+    .map(|(n, v)| (n.to_owned(), v.to_owned()))
+    .collect();
+    let oauth = lti_shared::lti11::oauth1::sign_form_request(
+        &url::Url::parse(&format!("{TOOL}/deep-link")).unwrap(),
+        &params,
+        CONSUMER,
+        &lti_shared::domain::secret::ConsumerSecret::new(secret),
+        NOW.unix_timestamp(),
+        "nonce-0123456789",
+    );
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter().chain(oauth.iter()))
+        .finish()
+}
+
+#[tokio::test]
+async fn content_item_request_signed_for_the_function_url_shows_the_picker() {
+    let (dir, store) = setup();
+    add_consumer(&store, dir.path()).await;
+    let response = handler(store, dir.path())
+        .handle(event("POST", &content_item_request(CONSUMER_SECRET), &[]))
+        .await;
+    let html = String::from_utf8(response.body().to_vec()).unwrap();
+    assert_eq!(response.status(), 200, "{html}");
+    assert!(html.contains("name=\"ci_request\""), "{html}");
+    assert!(
+        html.contains(&format!("action=\"{TOOL}/deep-link\"")),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn content_item_request_with_another_secret_is_401_invalid_signature() {
+    let (dir, store) = setup();
+    add_consumer(&store, dir.path()).await;
+    let response = handler(store, dir.path())
+        .handle(event("POST", &content_item_request("another"), &[]))
+        .await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(reason(&response), "INVALID_SIGNATURE");
+}
+
+#[tokio::test]
+async fn content_item_selection_from_another_site_is_403_and_keeps_the_request() {
+    let (dir, store) = setup();
+    store
+        .put_item(
+            ItemKind::ContentItemRequest,
+            "key-1",
+            "{}",
+            NOW + time::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    let response = handler(store.clone(), dir.path())
+        .handle(event(
+            "POST",
+            "ci_request=key-1&dl_action=cancel",
+            &[("sec-fetch-site", "cross-site")],
+        ))
+        .await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(reason(&response), "CROSS_SITE_POST");
+    assert!(
+        store
+            .item(ItemKind::ContentItemRequest, "key-1", NOW)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}

@@ -7,28 +7,35 @@
 //! first tries LTI Platform Storage (if the platform offered it at login) and otherwise offers
 //! to open the tool in a new window. `POST /activity` is the demo activity: it shows what the
 //! verified launch established. LTI 1.1 `basic-lti-launch-request` form POSTs arrive on the same
-//! `/launch` URL and are told apart by their body (`oauth_signature`, `lti_message_type`).
+//! `/launch` URL and are told apart by their body (`oauth_signature`, `lti_message_type`); an
+//! LTI 1.1 launch of a link placed by Content-Item selection names its catalog item in
+//! `custom_catalog_item` and goes to that item's activity. An LTI 1.1
+//! `ContentItemSelectionRequest` posted here (Sakai, Blackboard, Moodle without a Content
+//! Selection URL) opens the activity picker
+//! ([`lti_shared::web::content_item::ContentItemSelection`]).
 
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 use lti_shared::app::record::record_launch;
 use lti_shared::compose::ports::Ports;
+use lti_shared::domain::catalog::{CatalogError, CatalogItemId};
 use lti_shared::domain::clock::Clock;
 use lti_shared::domain::ids::{DeploymentId, TargetLinkUri};
 use lti_shared::domain::launch_facts::LaunchFacts;
 use lti_shared::domain::roles::Roles;
 use lti_shared::domain::tool::{ACTIVITY_PATH, ToolUrls};
+use lti_shared::lti11::content_item::{ITEM_CUSTOM, is_content_item_request};
 use lti_shared::lti11::launch::{Lti11Error, Lti11Verifier, is_lti11_launch, lti11_continuity};
-use lti_shared::lti11::oauth1::collect_params;
 use lti_shared::lti13::claims::MessageType;
 use lti_shared::lti13::deep_link::placed_item;
 use lti_shared::lti13::launch::{LaunchError, Verifier};
 use lti_shared::lti13::session::{self, SESSION_LIFETIME, SessionClaims};
 use lti_shared::ports::{Catalog, KeyStore, LaunchRecords};
 use lti_shared::web::binding::{CookielessError, LaunchForm, clear_state_cookie, cookieless_page};
+use lti_shared::web::content_item::ContentItemSelection;
 use lti_shared::web::error::{Flow, PageRefusal, Surface, WebError, respond};
-use lti_shared::web::http::{html_response, param, params, request_id};
+use lti_shared::web::http::{html_response, oauth_request_params, param, params, request_id};
 use lti_shared::web::pages::{Activity, AutoSubmit, render};
 use url::Url;
 
@@ -92,6 +99,14 @@ impl Launch {
     async fn launch(&self, req: &Request, id: &str) -> Response<Body> {
         let params = params(req);
         if is_lti11_launch(&params) {
+            if is_content_item_request(&params) {
+                let selection = ContentItemSelection {
+                    verifier: &self.lti11,
+                    catalog: self.catalog.as_ref(),
+                    tool: &self.tool,
+                };
+                return selection.request(req, id).await;
+            }
             return self.launch_lti11(req, id).await;
         }
         let form = LaunchForm::read(req, &params);
@@ -143,7 +158,17 @@ impl Launch {
     /// deep-linked target names (`/launch?item=<id>`), else the built-in activity. A named item
     /// that is no longer in the catalog is refused with a page that says so.
     async fn activity_for(&self, target: &TargetLinkUri, id: &str) -> Result<Url, Response<Body>> {
-        let item_id = match placed_item(&self.tool, target.as_str()) {
+        self.activity_of(placed_item(&self.tool, target.as_str()), id)
+            .await
+    }
+
+    /// The activity of the catalog item a launch names (`Ok(None)`: the built-in activity).
+    async fn activity_of(
+        &self,
+        item: Result<Option<CatalogItemId>, CatalogError>,
+        id: &str,
+    ) -> Result<Url, Response<Body>> {
+        let item_id = match item {
             Ok(None) => return Ok(self.tool.activity()),
             Ok(Some(item_id)) => item_id,
             Err(error) => return Err(refused(PageRefusal::ItemInvalid(error.to_string()), id)),
@@ -214,21 +239,7 @@ impl Launch {
 
     /// An LTI 1.1 `basic-lti-launch-request` (OAuth 1.0a), on the same URL as LTI 1.3.
     async fn launch_lti11(&self, req: &Request, id: &str) -> Response<Body> {
-        let is_form = req
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        let authorization = req
-            .headers()
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case("oauth "));
-        let params = match collect_params(
-            req.uri().query(),
-            is_form.then(|| req.body().as_ref()),
-            authorization,
-        ) {
+        let params = match oauth_request_params(req) {
             Ok(params) => params,
             Err(error) => return refused(Lti11Error::OAuth(error), id),
         };
@@ -250,8 +261,16 @@ impl Launch {
             roles = %launch.roles(),
             "LTI 1.1 launch verified"
         );
-        self.hand_off(launch.facts(), None, self.tool.activity(), id)
-            .await
+        // A link placed by Content-Item selection names its catalog item in a custom parameter.
+        let item = launch
+            .custom(ITEM_CUSTOM)
+            .map(CatalogItemId::parse)
+            .transpose();
+        let activity = match self.activity_of(item, id).await {
+            Ok(activity) => activity,
+            Err(response) => return response,
+        };
+        self.hand_off(launch.facts(), None, activity, id).await
     }
 
     async fn activity(&self, req: &Request, id: &str) -> Response<Body> {

@@ -1,5 +1,6 @@
 //! Lambda entry point of the `register` function (LTI Dynamic Registration): configuration
-//! read once, the DynamoDB store built from it (no secret access), then served.
+//! (with the operator's privacy level, [`register::PRIVACY_VAR`]) read once, the DynamoDB store
+//! built from it (no secret access), then served.
 
 use std::sync::Arc;
 
@@ -8,12 +9,16 @@ use lti_shared::compose::aws::Aws;
 use lti_shared::compose::config::Config;
 use lti_shared::domain::tool::ToolUrls;
 use lti_shared::lti13::dynamic_registration::UrlPolicy;
+use lti_shared::lti13::lms_config::ToolProfile;
 use lti_shared::web::serve::{init_logging, serve};
-use register::{Register, RegisterOptions};
+use register::{PRIVACY_VAR, Register, RegisterOptions, privacy_level};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     init_logging();
+    // The operator's privacy level, read once like the rest of the configuration: a value
+    // that names no level stops the function at cold start.
+    let privacy = privacy_level(std::env::var(PRIVACY_VAR).ok().as_deref())?;
     let aws = Aws::connect(Config::from_env()?).await;
     let store = aws.store()?;
     // On Lambda, platforms are reached over https only (loopback is the runtime API).
@@ -22,13 +27,17 @@ async fn main() -> Result<(), lambda_http::Error> {
     });
     let handler = Register::new(
         store.clone(),
+        store.clone(),
         store,
         aws.clock(),
         ToolUrls::new(aws.config().public_url()?),
         registrar,
         RegisterOptions {
             auto_activate: aws.config().auto_activate,
-            ..RegisterOptions::default()
+            profile: ToolProfile {
+                privacy,
+                ..ToolProfile::default()
+            },
         },
     );
     serve(Arc::new(handler), aws.config().origin.clone()).await

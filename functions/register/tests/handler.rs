@@ -2,16 +2,22 @@
 //! platform on loopback is in `tests/tests/dynamic_registration.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use lambda_http::Body;
 use lti_shared::adapters::registrar::Registrar;
 use lti_shared::adapters::store::embedded::EmbeddedStore;
+use lti_shared::domain::audit::AuditAction;
 use lti_shared::domain::clock::FixedClock;
+use lti_shared::domain::ids::{ClientId, DeploymentId, Issuer};
+use lti_shared::domain::model::{PlatformOptions, PlatformScope, Registration, Status};
 use lti_shared::domain::tool::ToolUrls;
 use lti_shared::lti13::dynamic_registration::UrlPolicy;
-use lti_shared::ports::PlatformRegistry;
-use register::{Register, RegisterOptions};
+use lti_shared::lti13::lms_config::{PrivacyLevel, ToolProfile};
+use lti_shared::lti13::registration_update::PendingUpdate;
+use lti_shared::ports::{DataLifecycle, ExpiringItems, ItemKind, PlatformRegistry};
+use register::{Register, RegisterOptions, privacy_level};
 use time::macros::datetime;
 use url::Url;
 
@@ -29,6 +35,7 @@ fn event(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> lambda_http::
 fn setup(dir: &std::path::Path) -> (Register, Arc<EmbeddedStore>) {
     let store = Arc::new(EmbeddedStore::open(dir).unwrap());
     let register = Register::new(
+        store.clone(),
         store.clone(),
         store.clone(),
         Arc::new(FixedClock::new(NOW)),
@@ -132,4 +139,220 @@ async fn put_register_is_not_allowed() {
         }))
         .await;
     assert_eq!(response.status(), 405);
+}
+
+// Re-registration: the second confirmation (the changes) of an update the platform's answer
+// proposed. The pending update is seeded as the first confirmation leaves it; the whole flow
+// against a platform on loopback is in tests/tests/dynamic_registration.rs.
+
+const UPDATE_ID: &str = "0123456789abcdef0123456789abcdef";
+
+fn registration(deployments: &[&str]) -> Registration {
+    Registration {
+        issuer: Issuer::parse("https://moodle.example.edu").unwrap(),
+        client_id: ClientId::parse("client-1").unwrap(),
+        deployment_ids: deployments
+            .iter()
+            .map(|d| DeploymentId::parse(*d).unwrap())
+            .collect::<BTreeSet<_>>(),
+        auth_url: Url::parse("https://moodle.example.edu/mod/lti/auth.php").unwrap(),
+        token_url: Url::parse("https://moodle.example.edu/mod/lti/token.php").unwrap(),
+        jwks_url: Url::parse("https://moodle.example.edu/mod/lti/certs.php").unwrap(),
+        name: Some("moodle at moodle.example.edu".into()),
+        status: Status::Active,
+        options: PlatformOptions::default(),
+        created_at: NOW - time::Duration::days(30),
+    }
+}
+
+/// The store with `client-1` (deployment `dep-1`) and a pending update adding `dep-2`,
+/// expiring at `expires`.
+async fn seed_update(store: &EmbeddedStore, expires: time::OffsetDateTime) -> PendingUpdate {
+    let before = registration(&["dep-1"]);
+    store.add_platform(&before).await.unwrap();
+    let pending = PendingUpdate {
+        before,
+        after: registration(&["dep-1", "dep-2"]),
+    };
+    store
+        .put_item(
+            ItemKind::PendingRegistrationUpdate,
+            UPDATE_ID,
+            &pending.to_stored().unwrap(),
+            expires,
+        )
+        .await
+        .unwrap();
+    pending
+}
+
+fn post_update(edit: impl FnOnce(&mut serde_json::Value)) -> lambda_http::Request {
+    event("post-register.json", |e| {
+        e["body"] = format!("update={UPDATE_ID}").into();
+        edit(e);
+    })
+}
+
+async fn stored(store: &EmbeddedStore) -> Registration {
+    store
+        .platform(
+            &Issuer::parse("https://moodle.example.edu").unwrap(),
+            &ClientId::parse("client-1").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn post_register_update_confirmed_writes_the_update_and_its_audit_entry_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (register, store) = setup(dir.path());
+    let pending = seed_update(&store, NOW + time::Duration::minutes(20)).await;
+
+    let response = register.handle(post_update(|_| {})).await;
+    assert_eq!(response.status(), 200);
+    let page = body(&response);
+    assert!(page.contains("Registration updated"), "{page}");
+    assert!(page.contains("deployment dep-2 added"), "{page}");
+    assert!(page.contains("org.imsglobal.lti.close"), "{page}");
+    assert_eq!(stored(&store).await, pending.after);
+    assert_eq!(store.platforms().await.unwrap().len(), 1);
+
+    let audit = store.audit_entries().await.unwrap();
+    assert_eq!(audit.len(), 1);
+    let entry = &audit[0];
+    assert_eq!(entry.action, AuditAction::RegistrationUpdate);
+    assert_eq!(entry.at, NOW);
+    assert_eq!(entry.command, "dynamic registration");
+    assert_eq!(
+        entry.scope,
+        Some(PlatformScope::Lti13 {
+            issuer: pending.before.issuer.clone(),
+            client_id: pending.before.client_id.clone(),
+        })
+    );
+    assert_eq!(entry.subject, None);
+    assert_eq!(entry.changes, ["deployment dep-2 added"]);
+    assert!(entry.counts.is_empty());
+
+    // The update is consumed: a replay is refused and writes nothing more.
+    let again = register.handle(post_update(|_| {})).await;
+    assert_eq!(again.status(), 410);
+    assert!(body(&again).contains("REGISTRATION_EXPIRED"));
+    assert_eq!(store.audit_entries().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn post_register_update_from_another_site_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (register, store) = setup(dir.path());
+    let pending = seed_update(&store, NOW + time::Duration::minutes(20)).await;
+    let response = register
+        .handle(post_update(|e| {
+            e["headers"]["sec-fetch-site"] = "cross-site".into();
+            e["headers"]["origin"] = "https://evil.example".into();
+        }))
+        .await;
+    assert_eq!(response.status(), 403);
+    assert!(body(&response).contains("CROSS_SITE_CONFIRMATION"));
+    assert_eq!(stored(&store).await, pending.before);
+    assert!(store.audit_entries().await.unwrap().is_empty());
+    // The forged post did not use the update up: the administrator's own post still works.
+    let own = register.handle(post_update(|_| {})).await;
+    assert_eq!(own.status(), 200);
+    assert_eq!(stored(&store).await, pending.after);
+}
+
+#[tokio::test]
+async fn post_register_update_expired_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (register, store) = setup(dir.path());
+    let pending = seed_update(&store, NOW - time::Duration::seconds(1)).await;
+    let response = register.handle(post_update(|_| {})).await;
+    assert_eq!(response.status(), 410);
+    assert!(body(&response).contains("REGISTRATION_EXPIRED"));
+    assert_eq!(stored(&store).await, pending.before);
+    assert!(store.audit_entries().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn post_register_update_of_a_registration_changed_meanwhile_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (register, store) = setup(dir.path());
+    seed_update(&store, NOW + time::Duration::minutes(20)).await;
+    // The operator disabled the registration while the administrator read the changes.
+    let mut disabled = stored(&store).await;
+    disabled.status = Status::Disabled;
+    store.update_platform(&disabled).await.unwrap();
+    let response = register.handle(post_update(|_| {})).await;
+    assert_eq!(response.status(), 409);
+    assert!(body(&response).contains("REGISTRATION_CHANGED"));
+    assert_eq!(
+        stored(&store).await,
+        disabled,
+        "the operator's change stays"
+    );
+    assert!(store.audit_entries().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn post_register_update_with_an_unusable_id_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (register, store) = setup(dir.path());
+    let pending = seed_update(&store, NOW + time::Duration::minutes(20)).await;
+    for bad in [String::new(), "x".repeat(65), "not-the-id".into()] {
+        let response = register
+            .handle(event("post-register.json", |e| {
+                e["body"] = format!("update={bad}").into();
+            }))
+            .await;
+        assert_eq!(response.status(), 410, "{bad:?}");
+        assert!(body(&response).contains("REGISTRATION_EXPIRED"));
+    }
+    assert_eq!(stored(&store).await, pending.before);
+}
+
+// Names when the institution wants them: the operator's privacy level shapes the Canvas JSON
+// (and, in tests/tests/dynamic_registration.rs, the claims a registration asks for).
+
+#[tokio::test]
+async fn get_canvas_config_privacy_level_follows_the_operators_setting() {
+    for level in PrivacyLevel::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+        let register = Register::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            Arc::new(FixedClock::new(NOW)),
+            ToolUrls::new(&Url::parse(TOOL).unwrap()),
+            Registrar::new(UrlPolicy::default()),
+            RegisterOptions {
+                profile: ToolProfile {
+                    privacy: level,
+                    ..ToolProfile::default()
+                },
+                ..RegisterOptions::default()
+            },
+        );
+        let response = register
+            .handle(event("get-register.json", |e| {
+                e["rawPath"] = "/config/canvas.json".into();
+                e["requestContext"]["http"]["path"] = "/config/canvas.json".into();
+            }))
+            .await;
+        let json: serde_json::Value = serde_json::from_str(&body(&response)).unwrap();
+        assert_eq!(json["extensions"][0]["privacy_level"], level.as_str());
+    }
+}
+
+#[test]
+fn privacy_level_setting_defaults_to_anonymous_and_refuses_unknown_levels() {
+    assert_eq!(privacy_level(None), Ok(PrivacyLevel::Anonymous));
+    assert_eq!(privacy_level(Some(" ")), Ok(PrivacyLevel::Anonymous));
+    assert_eq!(privacy_level(Some("name_only")), Ok(PrivacyLevel::NameOnly));
+    assert_eq!(privacy_level(Some("public")), Ok(PrivacyLevel::Public));
+    let error = privacy_level(Some("names")).unwrap_err();
+    assert!(error.contains("LTI_PRIVACY_LEVEL"), "{error}");
 }

@@ -349,7 +349,12 @@ fn audit_rows(list: &[AuditEntry]) -> Vec<Vec<String>> {
                 e.action.as_str().to_owned(),
                 e.scope.as_ref().map(scope_key).unwrap_or_default(),
                 e.subject.clone().unwrap_or_default(),
-                counts_text(&e.counts),
+                // A registration update removes nothing: it lists what changed instead.
+                if e.changes.is_empty() {
+                    counts_text(&e.counts)
+                } else {
+                    e.changes.join("; ")
+                },
             ]
         })
         .collect()
@@ -364,7 +369,13 @@ pub(crate) async fn audit(
     let list = backend.store.audit_entries().await?;
     out.table(
         &list,
-        &["at", "action", "platform", "subject (sha256)", "removed"],
+        &[
+            "at",
+            "action",
+            "platform",
+            "subject (sha256)",
+            "removed / changed",
+        ],
         audit_rows(&list),
     )
 }

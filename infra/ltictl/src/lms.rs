@@ -19,7 +19,8 @@ pub struct ConfigArgs {
     pub public_url: String,
     /// How much personal data to ask the LMS for. `anonymous` is enough for every feature;
     /// `name-only` or `public` adds people's names to the instructor views and the roster.
-    #[arg(long, value_enum, default_value_t = PrivacyArg::Anonymous)]
+    /// The deployed stack's setting is `LTI_PRIVACY_LEVEL` (its `PrivacyLevel` parameter).
+    #[arg(long, value_enum, env = "LTI_PRIVACY_LEVEL", default_value_t = PrivacyArg::Anonymous)]
     pub privacy: PrivacyArg,
 }
 
@@ -38,17 +39,31 @@ pub enum LmsArg {
     Brightspace,
 }
 
-/// `--privacy` values (Canvas's privacy levels).
+/// `--privacy` values (Canvas's privacy levels; `LTI_PRIVACY_LEVEL` may also spell them with
+/// `_`, as the stack's `PrivacyLevel` parameter does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PrivacyArg {
     /// No names, e-mail or SIS ids.
     Anonymous,
     /// Names only.
+    #[value(alias = "name_only")]
     NameOnly,
     /// E-mail only (the tool never stores it).
+    #[value(alias = "email_only")]
     EmailOnly,
     /// Everything.
     Public,
+}
+
+impl From<PrivacyArg> for PrivacyLevel {
+    fn from(arg: PrivacyArg) -> Self {
+        match arg {
+            PrivacyArg::Anonymous => PrivacyLevel::Anonymous,
+            PrivacyArg::NameOnly => PrivacyLevel::NameOnly,
+            PrivacyArg::EmailOnly => PrivacyLevel::EmailOnly,
+            PrivacyArg::Public => PrivacyLevel::Public,
+        }
+    }
 }
 
 /// Prints the configuration for one LMS.
@@ -57,12 +72,7 @@ pub(crate) fn run(args: &ConfigArgs, json: bool) -> Result<(), CliError> {
         .map_err(|e| CliError::Usage(format!("--public-url {e}")))?;
     let tool = ToolUrls::new(&origin);
     let profile = ToolProfile {
-        privacy: match args.privacy {
-            PrivacyArg::Anonymous => PrivacyLevel::Anonymous,
-            PrivacyArg::NameOnly => PrivacyLevel::NameOnly,
-            PrivacyArg::EmailOnly => PrivacyLevel::EmailOnly,
-            PrivacyArg::Public => PrivacyLevel::Public,
-        },
+        privacy: args.privacy.into(),
         ..ToolProfile::default()
     };
     let lms = match args.lms {

@@ -24,6 +24,7 @@ use lti_shared::app::delivery::{Deliverer, DeliveryPolicy};
 use lti_shared::domain::clock::{Clock, SystemClock};
 use lti_shared::domain::tool::ToolUrls;
 use lti_shared::lti13::dynamic_registration::UrlPolicy;
+use lti_shared::lti13::lms_config::{PrivacyLevel, ToolProfile};
 use lti_shared::web::error::{Surface, WebError, respond};
 use lti_shared::web::http::ApiError;
 use lti_shared::web::routes::{Function, route};
@@ -36,6 +37,7 @@ use views::Views;
 use crate::CliError;
 use crate::backend::Backend;
 use crate::commands::ensure_keys;
+use crate::lms::PrivacyArg;
 
 /// The largest request body accepted, like a Lambda function URL's 6 MB payload limit
 /// (launch forms are a few kilobytes).
@@ -58,6 +60,12 @@ pub struct ServeArgs {
     /// pending until `ltictl platform update … --status active`.
     #[arg(long)]
     pub auto_activate_registrations: bool,
+    /// How much personal data the tool asks LMSs for, in `/config/canvas.json` and in LTI
+    /// Dynamic Registration (the claims it requests). `anonymous` (the default, the most
+    /// private) is enough for every feature; `name-only` or `public` adds people's names to
+    /// the instructor views and the roster. Same as the stack's `LTI_PRIVACY_LEVEL`.
+    #[arg(long, value_enum, env = "LTI_PRIVACY_LEVEL", default_value_t = PrivacyArg::Anonymous)]
+    pub privacy: PrivacyArg,
 }
 
 /// How `serve` runs the handlers.
@@ -65,6 +73,9 @@ pub struct ServeArgs {
 pub struct AppOptions {
     /// Dynamic registrations are active at once (see [`ServeArgs`]).
     pub auto_activate_registrations: bool,
+    /// The privacy level of `/config/canvas.json` and of dynamic registrations (see
+    /// [`ServeArgs::privacy`]).
+    pub privacy: PrivacyLevel,
     /// Grade retry rules (tests shorten the backoff).
     pub policy: DeliveryPolicy,
 }
@@ -142,7 +153,10 @@ impl App {
                 }),
                 RegisterOptions {
                     auto_activate: options.auto_activate_registrations,
-                    ..RegisterOptions::default()
+                    profile: ToolProfile {
+                        privacy: options.privacy,
+                        ..ToolProfile::default()
+                    },
                 },
             ),
             launch: Launch::from_ports(&ports, tool.clone()),
@@ -353,6 +367,7 @@ pub(crate) async fn run_from_cli(backend: Backend, args: ServeArgs) -> Result<()
     })?;
     let options = AppOptions {
         auto_activate_registrations: args.auto_activate_registrations,
+        privacy: args.privacy.into(),
         policy: DeliveryPolicy::default(),
     };
     let app = Arc::new(App::with_options(

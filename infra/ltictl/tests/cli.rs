@@ -398,11 +398,19 @@ fn free_port() -> u16 {
 
 /// Fetches `/jwks` with a plain HTTP/1.1 request, retrying while the server starts.
 fn poll_jwks(port: u16) -> Value {
+    poll_json(port, "/jwks")
+}
+
+/// Fetches `path` as JSON with a plain HTTP/1.1 request, retrying while the server starts.
+fn poll_json(port: u16, path: &str) -> Value {
     use std::io::Read as _;
     for _ in 0..100 {
         if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
             stream
-                .write_all(b"GET /jwks HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .write_all(
+                    format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                        .as_bytes(),
+                )
                 .unwrap();
             let mut text = String::new();
             stream.read_to_string(&mut text).unwrap();
@@ -413,6 +421,52 @@ fn poll_jwks(port: u16) -> Value {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     panic!("ltictl serve did not answer on port {port}");
+}
+
+/// `ltictl serve --privacy` (or `LTI_PRIVACY_LEVEL`, the stack's setting) shapes the Canvas
+/// JSON it serves, as it shapes the claims a dynamic registration asks for; an unknown level is
+/// a usage error.
+#[test]
+fn serve_privacy_flag_and_env_shape_the_canvas_json() {
+    for (args, env, expected) in [
+        (vec![], None, "anonymous"),
+        (vec!["--privacy", "name-only"], None, "name_only"),
+        (vec![], Some("public"), "public"),
+        (vec![], Some("name_only"), "name_only"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ltictl"));
+        command
+            .args(["serve", "--port", &port.to_string()])
+            .args(&args)
+            .env_remove("LTI_PRIVACY_LEVEL")
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(value) = env {
+            command.env("LTI_PRIVACY_LEVEL", value);
+        }
+        let mut child = command.spawn().unwrap();
+        let config = poll_json(port, "/config/canvas.json");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(
+            config["extensions"][0]["privacy_level"], expected,
+            "{args:?} {env:?}"
+        );
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_ltictl"))
+        .args(["serve", "--port", "0", "--privacy", "names"])
+        .env_remove("LTI_PRIVACY_LEVEL")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown level is a usage error"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("names"));
 }
 
 #[test]

@@ -5,12 +5,19 @@
 //! - the parsed set is kept **in memory** for the life of the Lambda sandbox and **in the shared
 //!   store** (an [`ItemKind::PlatformKeys`] item) for other sandboxes, and is fresh for
 //!   [`KeyCachePolicy::fresh_for`];
-//! - a `kid` that is not in a fresh set triggers **one** refetch (a platform rotated its key),
-//!   at most once per [`KeyCachePolicy::refetch_interval`] per set, so a stream of tokens with
-//!   made-up `kid`s cannot make the tool hammer the platform;
+//! - a `kid` that is not in a fresh set triggers **one** refetch (a platform rotated its key
+//!   and signs with the new one at once), at most once per
+//!   [`KeyCachePolicy::refetch_interval`] (1 s) per set; a `kid` still unknown after that
+//!   refetch is remembered until the set is next fetched, so repeating a made-up `kid` costs
+//!   nothing;
+//! - refreshes of one set are **single-flight**: concurrent launches that need the same set
+//!   wait for one fetch instead of each starting their own;
+//! - a fetch that failed with no usable copy is remembered for
+//!   [`KeyCachePolicy::failure_backoff`], so forged launches naming a registered issuer cannot
+//!   drive a fetch each while the platform's endpoint is down;
 //! - when a refetch fails, a stale copy is used for up to [`KeyCachePolicy::stale_for`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -35,8 +42,13 @@ pub struct KeyCachePolicy {
     /// An older set is still used, for up to this long after it was fetched, while the
     /// platform's endpoint fails.
     pub stale_for: Duration,
-    /// The least time between two refetches of one set for unknown `kid`s.
+    /// The least time between two refetches of one set for unknown `kid`s. Short (1 s) so a
+    /// platform that rotates and signs with the new key at once is accepted right away; the
+    /// hardening rule caps it at 5 s.
     pub refetch_interval: Duration,
+    /// How long a failed fetch, with no usable copy cached, is answered from memory instead
+    /// of fetching again.
+    pub failure_backoff: Duration,
     /// Timeout of one fetch.
     pub fetch_timeout: std::time::Duration,
 }
@@ -46,7 +58,8 @@ impl Default for KeyCachePolicy {
         Self {
             fresh_for: Duration::minutes(15),
             stale_for: Duration::hours(24),
-            refetch_interval: Duration::seconds(30),
+            refetch_interval: Duration::seconds(1),
+            failure_backoff: Duration::seconds(10),
             fetch_timeout: std::time::Duration::from_secs(5),
         }
     }
@@ -135,6 +148,28 @@ pub struct PlatformKeys {
     items: Arc<dyn ExpiringItems>,
     policy: KeyCachePolicy,
     memory: Mutex<HashMap<String, Arc<CachedSet>>>,
+    /// Per set URL: the refresh lock (single flight) and a count of finished refreshes.
+    flights: Mutex<HashMap<String, Arc<Flight>>>,
+    /// Per set URL: when a fetch with no usable copy last failed, and why.
+    failures: Mutex<HashMap<String, (OffsetDateTime, String)>>,
+    /// Per set URL: `kid`s still unknown after a refetch, until the set is fetched again.
+    unknown: Mutex<HashMap<String, HashSet<String>>>,
+}
+
+/// One set's refresh lock and the number of refreshes that finished under it.
+#[derive(Default)]
+struct Flight {
+    lock: tokio::sync::Mutex<()>,
+    done: std::sync::atomic::AtomicU64,
+}
+
+/// The most `kid`s remembered as unknown per set (a bound on memory, not a limit on launches).
+const MAX_UNKNOWN_KIDS: usize = 256;
+
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl std::fmt::Debug for PlatformKeys {
@@ -165,7 +200,89 @@ impl PlatformKeys {
             items,
             policy,
             memory: Mutex::new(HashMap::new()),
+            flights: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
+            unknown: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn flight(&self, url: &str) -> Arc<Flight> {
+        Arc::clone(locked(&self.flights).entry(url.to_owned()).or_default())
+    }
+
+    fn is_known_unknown(&self, url: &str, kid: &str) -> bool {
+        locked(&self.unknown)
+            .get(url)
+            .is_some_and(|kids| kids.contains(kid))
+    }
+
+    fn remember_unknown(&self, url: &str, kid: &str) {
+        let mut unknown = locked(&self.unknown);
+        let kids = unknown.entry(url.to_owned()).or_default();
+        if kids.len() < MAX_UNKNOWN_KIDS {
+            kids.insert(kid.to_owned());
+        }
+    }
+
+    /// A recent failure to fetch the set at `url` with no copy to fall back on, if any.
+    fn recent_failure(&self, url: &str, now: OffsetDateTime) -> Option<String> {
+        locked(&self.failures)
+            .get(url)
+            .filter(|(at, _)| now - *at < self.policy.failure_backoff)
+            .map(|(_, reason)| reason.clone())
+    }
+
+    /// The key `kid` of a set just fetched; a `kid` it lacks is remembered as unknown.
+    fn found_or_remembered(
+        &self,
+        set: &CachedSet,
+        url: &Url,
+        kid: &str,
+    ) -> Result<Arc<PlatformKey>, KeyLookupError> {
+        set.find(kid).unwrap_or_else(|| {
+            self.remember_unknown(url.as_str(), kid);
+            Err(KeyLookupError::UnknownKid(kid.to_owned()))
+        })
+    }
+
+    /// Refreshes the set at `url` once for everyone waiting: a caller that finds a refresh
+    /// finished while it waited for the lock uses that result instead of fetching again.
+    async fn refresh_once(
+        &self,
+        url: &Url,
+        previous: Option<&CachedSet>,
+        now: OffsetDateTime,
+    ) -> Result<Arc<CachedSet>, String> {
+        use std::sync::atomic::Ordering;
+        let flight = self.flight(url.as_str());
+        let seen = flight.done.load(Ordering::SeqCst);
+        let _guard = flight.lock.lock().await;
+        if flight.done.load(Ordering::SeqCst) != seen {
+            // Another launch refreshed (or failed to) while this one waited.
+            if let Some(reason) = self.recent_failure(url.as_str(), now) {
+                return Err(reason);
+            }
+            match self.remembered(url.as_str()) {
+                // That refresh fetched the set.
+                Some(set) if set.fetched_at == set.last_attempt => return Ok(set),
+                // It failed; a copy is still cached, which the caller falls back on.
+                Some(_) => return Err("the key set could not be fetched a moment ago".into()),
+                None => {}
+            }
+        }
+        let result = self.refresh(url, previous, now).await;
+        match &result {
+            Ok(_) => {
+                locked(&self.failures).remove(url.as_str());
+                locked(&self.unknown).remove(url.as_str());
+            }
+            Err(reason) if previous.is_none() => {
+                locked(&self.failures).insert(url.to_string(), (now, reason.clone()));
+            }
+            Err(_) => {}
+        }
+        flight.done.fetch_add(1, Ordering::SeqCst);
+        result
     }
 
     fn remembered(&self, url: &str) -> Option<Arc<CachedSet>> {
@@ -292,21 +409,25 @@ impl PlatformKeySource for PlatformKeys {
         };
         let cached = self.cached(jwks_url.as_str(), now).await;
         let Some(set) = cached else {
+            if let Some(reason) = self.recent_failure(jwks_url.as_str(), now) {
+                return Err(unavailable(reason));
+            }
             let set = self
-                .refresh(jwks_url, None, now)
+                .refresh_once(jwks_url, None, now)
                 .await
                 .map_err(unavailable)?;
-            return set
-                .find(kid)
-                .unwrap_or_else(|| Err(KeyLookupError::UnknownKid(kid.to_owned())));
+            return self.found_or_remembered(&set, jwks_url, kid);
         };
         let fresh = now - set.fetched_at < self.policy.fresh_for;
         if fresh {
             if let Some(found) = set.find(kid) {
                 return found;
             }
-            // Unknown kid in a fresh set: the platform may have rotated. Refetch, rate-limited.
-            if now - set.last_attempt < self.policy.refetch_interval {
+            // Unknown kid in a fresh set: the platform may have rotated. Refetch, rate-limited,
+            // unless this kid was already missing from the last refetch.
+            if self.is_known_unknown(jwks_url.as_str(), kid)
+                || now - set.last_attempt < self.policy.refetch_interval
+            {
                 return Err(KeyLookupError::UnknownKid(kid.to_owned()));
             }
         }
@@ -320,10 +441,8 @@ impl PlatformKeySource for PlatformKeys {
                 .find(kid)
                 .unwrap_or_else(|| Err(KeyLookupError::UnknownKid(kid.to_owned())));
         }
-        match self.refresh(jwks_url, Some(&set), now).await {
-            Ok(new) => new
-                .find(kid)
-                .unwrap_or_else(|| Err(KeyLookupError::UnknownKid(kid.to_owned()))),
+        match self.refresh_once(jwks_url, Some(&set), now).await {
+            Ok(new) => self.found_or_remembered(&new, jwks_url, kid),
             Err(reason) => {
                 // The endpoint is down: a stale copy will do, for a while.
                 if now - set.fetched_at < self.policy.stale_for {

@@ -1,7 +1,7 @@
 //! The data lifecycle: what the tool holds on one person, erasing a person or a course, and
 //! expiring data after the retention period.
 //!
-//! Every operation here goes through the [`DataLifecycle`] port (and the read ports), so it
+//! Every operation here goes through the [`DataLifecycle`](crate::ports::DataLifecycle) port (and the read ports), so it
 //! runs unchanged on DynamoDB and on the embedded store. Deletions are ordered so that an
 //! erasure interrupted at any point leaves nothing that a second run cannot find: a
 //! resource link's grade deliveries go first, then the learner's channel record, then the

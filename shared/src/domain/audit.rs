@@ -1,6 +1,7 @@
-//! The audit log's entries: what a lifecycle operation (erasure, retention purge) did, kept
-//! without personal data. The entries are written through the
-//! [`DataLifecycle`](crate::ports::DataLifecycle) port and produced by [`crate::app::lifecycle`].
+//! The audit log's entries: what a lifecycle operation (erasure, retention purge) or an update of
+//! a platform registration by LTI Dynamic Registration did, kept without personal data. The
+//! entries are written through the [`DataLifecycle`](crate::ports::DataLifecycle) port and
+//! produced by [`crate::app::lifecycle`] and the `register` function.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -20,6 +21,10 @@ pub enum AuditAction {
     /// Records past the retention period were removed (`ltictl retention purge`, or the
     /// periodic purge of `ltictl serve`).
     RetentionPurge,
+    /// An existing LTI 1.3 registration was updated by LTI Dynamic Registration run again
+    /// (a deployment added, platform URLs or the name changed); [`AuditEntry::changes`] says
+    /// what.
+    RegistrationUpdate,
 }
 
 impl AuditAction {
@@ -29,6 +34,7 @@ impl AuditAction {
             AuditAction::UserErase => "user_erase",
             AuditAction::ContextErase => "context_erase",
             AuditAction::RetentionPurge => "retention_purge",
+            AuditAction::RegistrationUpdate => "registration_update",
         }
     }
 }
@@ -68,7 +74,8 @@ impl ErasureCounts {
 
 /// One entry of the append-only audit log. It holds no personal data: no names, no SIS ids,
 /// no platform user ids, only the platform scope (an institution's registration), an opaque
-/// hash of the erased subject, and counts.
+/// hash of the erased subject, counts, and for a registration update what changed in it
+/// (deployment ids and platform URLs; a changed name is noted without its values).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     /// A time-ordered unique id (UUID v7).
@@ -95,6 +102,9 @@ pub struct AuditEntry {
     pub cutoff: Option<OffsetDateTime>,
     /// What was removed.
     pub counts: ErasureCounts,
+    /// For a registration update: one line per change, e.g. `deployment dep-2 added`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
 }
 
 impl AuditEntry {
@@ -116,6 +126,7 @@ impl AuditEntry {
             subject,
             cutoff: None,
             counts,
+            changes: Vec::new(),
         }
     }
 }

@@ -39,7 +39,9 @@ pub fn note_unexpanded(platform: &str, parameter: &str, value: &str) {
     const MAX_REMEMBERED: usize = 1024;
     static SEEN: OnceLock<Mutex<HashSet<(String, String)>>> = OnceLock::new();
     let seen = SEEN.get_or_init(|| Mutex::new(HashSet::new()));
-    let mut seen = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut seen = seen
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if seen.len() >= MAX_REMEMBERED {
         return;
     }
@@ -93,7 +95,10 @@ mod tests {
     #[test]
     fn expanded_drops_variables_and_keeps_values() {
         assert_eq!(expanded(Some("$ResourceLink.id.history".into())), None);
-        assert_eq!(expanded(Some("link-1,link-0".into())), Some("link-1,link-0".into()));
+        assert_eq!(
+            expanded(Some("link-1,link-0".into())),
+            Some("link-1,link-0".into())
+        );
         assert_eq!(expanded(Some(String::new())), Some(String::new()));
         assert_eq!(expanded(None), None);
     }

@@ -11,6 +11,8 @@
 //! 5. the consumer is enabled;
 //! 6. `oauth_timestamp` is within the window, in both directions;
 //! 7. `lti_message_type`, `lti_version` and `resource_link_id` are as LTI 1.1 requires;
+//!    (a Content-Item `ContentItemSelectionRequest` goes through the same steps with its own
+//!    message type and parameters: [`crate::lti11::content_item`]);
 //! 8. the nonce is recorded per consumer key with one conditional write, last, so a refused
 //!    request never burns it and a replay is refused.
 
@@ -24,6 +26,7 @@ use crate::domain::ids::{ConsumerKey, ContextId, ResourceLinkId, UserId};
 use crate::domain::launch_facts::{ContextFacts, LaunchFacts, LinkFacts, UserFacts};
 use crate::domain::model::{BasicOutcome, Consumer, PlatformScope, Status};
 use crate::domain::roles::Roles;
+use crate::domain::secret::ConsumerSecret;
 use crate::lti11::oauth1::{OAuthError, SignedRequest};
 use crate::ports::{ConsumerRegistry, Created, ExpiringItems, ItemKind, KeyStore, StoreError};
 
@@ -65,6 +68,10 @@ pub enum Lti11Error {
     Store(#[from] StoreError),
 }
 
+/// The secret an unknown consumer key's signature is checked against (and never matches: no
+/// consumer can be registered with it, and the result is discarded).
+const UNKNOWN_CONSUMER_SECRET: &str = "unknown-consumer-equal-work-0b6c2f";
+
 /// How LTI 1.1 launches are checked.
 #[derive(Debug, Clone, Copy)]
 pub struct Lti11Policy {
@@ -79,6 +86,9 @@ impl Default for Lti11Policy {
         }
     }
 }
+
+/// The `lti_message_type` of an LTI 1.1 resource launch.
+pub const LAUNCH_MESSAGE_TYPE: &str = "basic-lti-launch-request";
 
 /// Whether a launch body is an LTI 1.1 launch (rather than an LTI 1.3 `id_token` post).
 pub fn is_lti11_launch(params: &[(String, String)]) -> bool {
@@ -110,7 +120,8 @@ pub struct VerifiedLti11Launch {
     roles: Roles,
 }
 
-fn first<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+/// The first non-empty value of parameter `name`.
+pub(crate) fn first<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(n, v)| n == name && !v.is_empty())
@@ -142,16 +153,58 @@ impl Lti11Verifier {
         public_url: &Url,
         params: Vec<(String, String)>,
     ) -> Result<VerifiedLti11Launch, Lti11Error> {
+        let checked = self
+            .authenticate(method, public_url, params, LAUNCH_MESSAGE_TYPE)
+            .await?;
+        let params = checked.request.params();
+        let link = first(params, "resource_link_id")
+            .ok_or(Lti11Error::MissingParameter("resource_link_id"))?;
+        let resource_link_id = ResourceLinkId::parse(link)
+            .map_err(|_| Lti11Error::InvalidParameter("resource_link_id"))?;
+        check_user_and_context(params)?;
+        // Last: record the nonce.
+        self.record_nonce(&checked).await?;
+        let roles = Roles::from_lti11(
+            first(params, "roles").unwrap_or_default(),
+            &Default::default(),
+        );
+        Ok(VerifiedLti11Launch {
+            params: params.to_vec(),
+            consumer: checked.consumer,
+            resource_link_id,
+            roles,
+        })
+    }
+
+    /// Steps 1 to 7 of the module's list for a message of type `message_type`, except the
+    /// message's own parameters: method, OAuth parameters, consumer, signature, consumer
+    /// status, timestamp, `lti_message_type` and `lti_version`. The nonce is not recorded: the
+    /// caller checks the message's parameters, then calls [`Self::record_nonce`].
+    pub(crate) async fn authenticate(
+        &self,
+        method: &str,
+        public_url: &Url,
+        params: Vec<(String, String)>,
+        message_type: &str,
+    ) -> Result<Authenticated, Lti11Error> {
         if !method.eq_ignore_ascii_case("POST") {
             return Err(Lti11Error::NotPost);
         }
         let request = SignedRequest::parse(method, public_url, params)?;
-        let key =
-            ConsumerKey::parse(request.consumer_key()).map_err(|_| Lti11Error::BadSignature)?;
+        // An unknown key costs the same signature work as a known one, so that a consumer key
+        // cannot be found by timing the refusal (it is the OAuth identity, not a secret, but
+        // naming valid ones helps an attacker aim).
+        let unknown = |request: &SignedRequest| {
+            let _ = request.verify_signature(&ConsumerSecret::new(UNKNOWN_CONSUMER_SECRET));
+            Lti11Error::BadSignature
+        };
+        let Ok(key) = ConsumerKey::parse(request.consumer_key()) else {
+            return Err(unknown(&request));
+        };
         let consumer = self.consumers.consumer(&key).await?;
         let secret = self.keys.consumer_secret(&key).await?;
         let (Some(consumer), Some(secret)) = (consumer, secret) else {
-            return Err(Lti11Error::BadSignature);
+            return Err(unknown(&request));
         };
         request
             .verify_signature(&secret)
@@ -165,52 +218,63 @@ impl Lti11Verifier {
             return Err(Lti11Error::StaleTimestamp);
         }
         let params = request.params();
-        let message_type = first(params, "lti_message_type")
+        let sent_type = first(params, "lti_message_type")
             .ok_or(Lti11Error::MissingParameter("lti_message_type"))?;
-        if message_type != "basic-lti-launch-request" {
-            return Err(Lti11Error::UnsupportedMessageType(message_type.to_owned()));
+        if sent_type != message_type {
+            return Err(Lti11Error::UnsupportedMessageType(sent_type.to_owned()));
         }
         let version =
             first(params, "lti_version").ok_or(Lti11Error::MissingParameter("lti_version"))?;
         if version != "LTI-1p0" {
             return Err(Lti11Error::UnsupportedVersion(version.to_owned()));
         }
-        let link = first(params, "resource_link_id")
-            .ok_or(Lti11Error::MissingParameter("resource_link_id"))?;
-        let resource_link_id = ResourceLinkId::parse(link)
-            .map_err(|_| Lti11Error::InvalidParameter("resource_link_id"))?;
-        if let Some(user) = first(params, "user_id") {
-            UserId::parse(user).map_err(|_| Lti11Error::InvalidParameter("user_id"))?;
-        }
-        if let Some(context) = first(params, "context_id") {
-            ContextId::parse(context).map_err(|_| Lti11Error::InvalidParameter("context_id"))?;
-        }
-        // Last: record the nonce, until no request with that timestamp could pass step 6.
-        let keep_until = OffsetDateTime::from_unix_timestamp(request.timestamp())
+        Ok(Authenticated {
+            consumer,
+            request,
+            now,
+        })
+    }
+
+    /// Step 8: records the nonce per consumer key with one conditional write, until no
+    /// request with that timestamp could pass the timestamp check; a replay is refused.
+    pub(crate) async fn record_nonce(&self, checked: &Authenticated) -> Result<(), Lti11Error> {
+        let now = checked.now;
+        let keep_until = OffsetDateTime::from_unix_timestamp(checked.request.timestamp())
             .unwrap_or(now)
             .max(now)
             + self.policy.timestamp_window
             + Duration::seconds(1);
-        let nonce_key = format!("{key}|{}", request.nonce());
+        let nonce_key = format!("{}|{}", checked.consumer.key, checked.request.nonce());
         match self
             .items
             .create_if_absent(ItemKind::OAuthNonce, &nonce_key, "used", keep_until, now)
             .await?
         {
-            Created::Created => {}
-            Created::AlreadyExists => return Err(Lti11Error::NonceReplayed),
+            Created::Created => Ok(()),
+            Created::AlreadyExists => Err(Lti11Error::NonceReplayed),
         }
-        let roles = Roles::from_lti11(
-            first(params, "roles").unwrap_or_default(),
-            &Default::default(),
-        );
-        Ok(VerifiedLti11Launch {
-            consumer,
-            params: params.to_vec(),
-            resource_link_id,
-            roles,
-        })
     }
+}
+
+/// A request that passed [`Lti11Verifier::authenticate`]; its nonce is not yet recorded.
+pub(crate) struct Authenticated {
+    /// The consumer that signed it.
+    pub(crate) consumer: Consumer,
+    /// The request, its signature verified.
+    pub(crate) request: SignedRequest,
+    /// When it was checked.
+    pub(crate) now: OffsetDateTime,
+}
+
+/// Refuses a `user_id` or `context_id` that is sent but unusable.
+pub(crate) fn check_user_and_context(params: &[(String, String)]) -> Result<(), Lti11Error> {
+    if let Some(user) = first(params, "user_id") {
+        UserId::parse(user).map_err(|_| Lti11Error::InvalidParameter("user_id"))?;
+    }
+    if let Some(context) = first(params, "context_id") {
+        ContextId::parse(context).map_err(|_| Lti11Error::InvalidParameter("context_id"))?;
+    }
+    Ok(())
 }
 
 impl VerifiedLti11Launch {
@@ -238,11 +302,7 @@ impl VerifiedLti11Launch {
         let name = format!("custom_{}", key.to_ascii_lowercase());
         let value = first(&self.params, &name)?;
         if crate::domain::substitution::is_unexpanded(value) {
-            crate::domain::substitution::note_unexpanded(
-                self.consumer.key.as_str(),
-                &name,
-                value,
-            );
+            crate::domain::substitution::note_unexpanded(self.consumer.key.as_str(), &name, value);
             return None;
         }
         Some(value)
@@ -409,7 +469,10 @@ mod tests {
     #[test]
     fn custom_unexpanded_substitution_variable_is_absent() {
         let launch = launch(&[
-            ("custom_resource_link_id_history", "$ResourceLink.id.history"),
+            (
+                "custom_resource_link_id_history",
+                "$ResourceLink.id.history",
+            ),
             ("custom_context_id_history", ""),
             ("custom_chapter", "3"),
         ]);

@@ -12,7 +12,8 @@
 //!   consumer lookup belong to the caller (`crate::lti11::launch`), which must run them only after the
 //!   signature has verified;
 //! * **outgoing requests**: [`sign_body_request`] builds the `Authorization` header for a
-//!   Basic Outcomes POX call, with `oauth_body_hash`;
+//!   Basic Outcomes POX call, with `oauth_body_hash`; [`sign_form_request`] signs the form
+//!   fields of a message the browser posts to the platform (Content-Item `ContentItemSelection`);
 //! * the building blocks, each after its RFC section: [`percent_encode`] (§3.6),
 //!   [`base_string_uri`] (§3.4.1.2), [`normalized_parameters`] (§3.4.1.3.2), [`base_string`]
 //!   (§3.4.1.1), [`signature`](fn@signature) (§3.4.2);
@@ -40,7 +41,7 @@ pub use encoding::percent_encode;
 pub use parameters::{collect_params, normalized_parameters, parse_authorization_header};
 pub use signature::{
     SignatureMethod, SignedRequest, base_string, base_string_uri, fresh_nonce, migration_signature,
-    sign_body_request, signature, verify_migration_signature,
+    sign_body_request, sign_form_request, signature, verify_migration_signature,
 };
 
 /// How many characters of a value sent by the peer an error keeps, so a hostile request

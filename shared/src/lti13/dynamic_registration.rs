@@ -133,15 +133,30 @@ pub enum RegistrationError {
     /// The registration response is unusable (no `client_id`, bad JSON).
     #[error("the registration response is not valid: {0}")]
     ResponseInvalid(String),
-    /// Issuer and client id are registered already.
-    #[error("issuer {issuer} with client id {client_id} is registered already")]
+    /// Issuer and client id were registered by another confirmation while this one was on
+    /// its way (between the tool's look-up and its write): updating it now would change a
+    /// registration without showing the administrator what changes, so nothing is written.
+    /// (A registration the tool already had when the platform answered is updated instead,
+    /// see [`crate::lti13::registration_update`].)
+    #[error("issuer {issuer} with client id {client_id} was registered meanwhile")]
     AlreadyRegistered {
         /// The issuer.
         issuer: Issuer,
         /// The client id.
         client_id: ClientId,
     },
-    /// The confirmation refers to no pending registration (expired, or used already).
+    /// The registration an update was proposed for changed (or was removed) after the
+    /// administrator was shown the changes: the confirmed changes no longer describe what
+    /// would happen, so nothing is written.
+    #[error("issuer {issuer} with client id {client_id} changed since the update was proposed")]
+    RegistrationChanged {
+        /// The issuer.
+        issuer: Issuer,
+        /// The client id.
+        client_id: ClientId,
+    },
+    /// The confirmation refers to no pending registration or update (expired, or used
+    /// already).
     #[error("no pending registration with this id (expired or used)")]
     UnknownPending,
     /// The confirmation was not posted by the tool's own page.
@@ -216,6 +231,14 @@ impl PlatformConfiguration {
     /// Whether the platform is Canvas (which takes placements and its privacy extension).
     pub fn is_canvas(&self) -> bool {
         self.product_family_code.eq_ignore_ascii_case("canvas")
+    }
+
+    /// The `aud` of client assertions to keep for this platform: its `authorization_server`
+    /// when it declares one that differs from the token endpoint (LTI DR §3.4.1).
+    pub fn token_audience(&self) -> Option<String> {
+        self.authorization_server
+            .clone()
+            .filter(|aud| aud != self.token_url.as_str())
     }
 
     /// The scopes the tool will ask this platform for: the tool's scopes the platform lists in
@@ -461,10 +484,7 @@ pub fn registration_record(
     status: Status,
     now: OffsetDateTime,
 ) -> Registration {
-    let token_audience = platform
-        .authorization_server
-        .clone()
-        .filter(|aud| aud != platform.token_url.as_str());
+    let token_audience = platform.token_audience();
     Registration {
         issuer: platform.issuer.clone(),
         client_id: client.client_id.clone(),
@@ -725,6 +745,39 @@ mod tests {
         let moodle = check(&moodle(), MOODLE_CONFIG_URL).unwrap();
         let body = registration_request(&tool, &ToolProfile::default(), &moodle);
         assert!(body[TOOL_CONFIGURATION_CLAIM]["messages"][1]["placements"].is_null());
+    }
+
+    #[test]
+    fn registration_request_asks_for_name_claims_only_at_levels_with_names() {
+        use crate::lti13::lms_config::PrivacyLevel;
+        let tool = ToolUrls::new(&url("https://lti.example.edu"));
+        let moodle = check(&moodle(), MOODLE_CONFIG_URL).unwrap();
+        let expected = [
+            (PrivacyLevel::Anonymous, json!(["iss", "sub"])),
+            (
+                PrivacyLevel::NameOnly,
+                json!(["iss", "sub", "name", "given_name", "family_name"]),
+            ),
+            (PrivacyLevel::EmailOnly, json!(["iss", "sub", "email"])),
+            (
+                PrivacyLevel::Public,
+                json!(["iss", "sub", "name", "given_name", "family_name", "email"]),
+            ),
+        ];
+        for (level, claims) in expected {
+            let profile = ToolProfile {
+                privacy: level,
+                ..ToolProfile::default()
+            };
+            let config = &registration_request(&tool, &profile, &moodle)[TOOL_CONFIGURATION_CLAIM];
+            assert_eq!(config["claims"], claims, "{level:?}");
+            assert_eq!(config[CANVAS_PRIVACY_LEVEL], level.as_str());
+        }
+        assert_eq!(
+            ToolProfile::default().privacy,
+            PrivacyLevel::Anonymous,
+            "the default is the most private"
+        );
     }
 
     #[test]

@@ -30,7 +30,6 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::clock::Clock;
-use crate::domain::substitution;
 use crate::domain::ids::{
     ClientId, ContextId, DeploymentId, Issuer, LineItemUrl, ResourceLinkId, TargetLinkUri, UserId,
 };
@@ -40,6 +39,7 @@ use crate::domain::oidc::{LoginState, Nonce};
 use crate::domain::platform_key::KeyLookupError;
 use crate::domain::roles::Roles;
 use crate::domain::secret::constant_time_eq;
+use crate::domain::substitution;
 use crate::lti13::claims::{IdTokenClaims, MessageType};
 use crate::lti13::login::{IssuedLogin, issued_login};
 use crate::ports::PlatformKeySource;
@@ -117,6 +117,9 @@ pub enum LaunchError {
     /// `iat` is in the future.
     #[error("the id_token was issued in the future")]
     IssuedInFuture,
+    /// `iat` is after `exp`: the token claims to expire before it was issued.
+    #[error("the id_token's iat is after its exp")]
+    IssuedAfterExpiry,
     /// `nbf` is in the future.
     #[error("the id_token is not valid yet")]
     NotYetValid,
@@ -590,6 +593,11 @@ impl Verifier {
         }
         if claims.nbf.is_some_and(|nbf| nbf > now_s + leeway_s) {
             return Err(LaunchError::NotYetValid);
+        }
+        // Each time may be inside the leeway and the token still expire before it was
+        // issued: that token is malformed (Security Framework §5.1.3 assumes iat ≤ exp).
+        if claims.iat > claims.exp {
+            return Err(LaunchError::IssuedAfterExpiry);
         }
 
         // 6. Claims.

@@ -74,6 +74,52 @@ impl PrivacyLevel {
         }
     }
 
+    /// Every level, most private first.
+    pub const ALL: [PrivacyLevel; 4] = [
+        PrivacyLevel::Anonymous,
+        PrivacyLevel::NameOnly,
+        PrivacyLevel::EmailOnly,
+        PrivacyLevel::Public,
+    ];
+
+    /// Reads a level as [`PrivacyLevel::as_str`] writes it, or with `-` for `_` (as
+    /// `ltictl --privacy` takes it): `anonymous`, `name_only`, `email_only`, `public`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim().replace('-', "_");
+        Self::ALL
+            .into_iter()
+            .find(|level| level.as_str().eq_ignore_ascii_case(&text))
+    }
+
+    /// What a platform sends the tool at this level, in plain words for the administrator who
+    /// registers it (the dynamic registration confirmation page shows it).
+    pub fn personal_data(self) -> &'static str {
+        match self {
+            PrivacyLevel::Anonymous => {
+                "No names, e-mail addresses or student (SIS) ids. Your LMS sends only each \
+                 person's platform user id (an opaque number or code) and their course roles, \
+                 so the instructor's views show learners by that id, not by name."
+            }
+            PrivacyLevel::NameOnly => {
+                "Each person's name (full name, given name and family name), with their \
+                 platform user id and course roles. Names appear in the instructor's attempts \
+                 view, its CSV download and the roster. No e-mail addresses or student (SIS) \
+                 ids."
+            }
+            PrivacyLevel::EmailOnly => {
+                "Each person's e-mail address, with their platform user id and course roles. \
+                 The tool does not store e-mail addresses and shows no names. No student (SIS) \
+                 ids."
+            }
+            PrivacyLevel::Public => {
+                "Each person's name (full name, given name and family name), e-mail address \
+                 and, where your LMS sends it, student (SIS) id, with their platform user id \
+                 and course roles. Names and SIS ids appear in the instructor's views and \
+                 exports; e-mail addresses are not stored."
+            }
+        }
+    }
+
     /// Whether names are sent.
     pub fn sends_names(self) -> bool {
         matches!(self, PrivacyLevel::NameOnly | PrivacyLevel::Public)
@@ -685,6 +731,35 @@ mod tests {
             let outcome = std::panic::catch_unwind(|| validate_canvas(&config));
             assert!(outcome.is_err(), "accepted {config}");
         }
+    }
+
+    #[test]
+    fn privacy_level_parse_reads_every_level_and_refuses_others() {
+        for level in PrivacyLevel::ALL {
+            assert_eq!(PrivacyLevel::parse(level.as_str()), Some(level));
+            assert_eq!(
+                PrivacyLevel::parse(&level.as_str().replace('_', "-")),
+                Some(level)
+            );
+        }
+        for bad in ["", "names", "private", "name only", "anonymous,public"] {
+            assert_eq!(PrivacyLevel::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn privacy_level_personal_data_names_what_is_sent() {
+        let text = PrivacyLevel::Anonymous.personal_data();
+        assert!(text.starts_with("No names, e-mail addresses or student (SIS) ids"));
+        for level in [PrivacyLevel::NameOnly, PrivacyLevel::Public] {
+            assert!(level.personal_data().contains("given name and family name"));
+        }
+        assert!(
+            PrivacyLevel::EmailOnly
+                .personal_data()
+                .contains("e-mail address")
+        );
+        assert!(PrivacyLevel::Public.personal_data().contains("(SIS) id"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ use std::borrow::Cow;
 
 use crate::app::delivery::SubmitError;
 use crate::domain::platform_key::KeyLookupError;
+use crate::lti11::content_item::ContentItemError;
 use crate::lti11::launch::Lti11Error;
 use crate::lti11::oauth1::OAuthError;
 use crate::lti13::dynamic_registration::RegistrationError;
@@ -149,6 +150,12 @@ pub enum WebError {
     /// An LTI 1.1 launch was refused.
     #[error(transparent)]
     Lti11(#[from] Lti11Error),
+    /// An LTI 1.1 Content-Item selection request was refused by the verifier.
+    #[error("{0}")]
+    ContentItemRequest(Lti11Error),
+    /// An LTI 1.1 Content-Item selection cannot be answered as the platform asks.
+    #[error(transparent)]
+    ContentItem(#[from] ContentItemError),
     /// An OIDC login initiation was refused.
     #[error(transparent)]
     Login(#[from] LoginError),
@@ -241,7 +248,9 @@ impl WebError {
         match self {
             WebError::Launch(error) => launch_refusal(error, LAUNCH_REFUSED),
             WebError::DeepLinkRequest(error) => launch_refusal(error, REQUEST_REFUSED),
-            WebError::Lti11(error) => lti11_refusal(error),
+            WebError::Lti11(error) => lti11_refusal(error, LAUNCH_REFUSED),
+            WebError::ContentItemRequest(error) => lti11_refusal(error, REQUEST_REFUSED),
+            WebError::ContentItem(error) => content_item_refusal(error),
             WebError::Login(error) => login_refusal(error),
             WebError::Registration(error) => registration_refusal(error),
             WebError::Unavailable { flow, .. } => unavailable_refusal(*flow),
@@ -312,9 +321,11 @@ fn launch_refusal(error: &LaunchError, heading: &'static str) -> Refusal {
         Key(KeyLookupError::UnknownKid(_) | KeyLookupError::KeyTypeMismatch(_)) => {
             (UNTRUSTED, "UNKNOWN_KEY", CANNOT_ACCEPT)
         }
-        InvalidClaims(_) | UnsupportedVersion(_) | MissingClaim(_) | InvalidClaim(_) => {
-            (BAD_REQUEST, "INVALID_CLAIMS", CANNOT_ACCEPT)
-        }
+        InvalidClaims(_)
+        | UnsupportedVersion(_)
+        | MissingClaim(_)
+        | InvalidClaim(_)
+        | IssuedAfterExpiry => (BAD_REQUEST, "INVALID_CLAIMS", CANNOT_ACCEPT),
         Expired | IssuedInFuture | NotYetValid => (UNTRUSTED, "LAUNCH_EXPIRED", RELAUNCH),
         UnsupportedMessageType(_) => (BAD_REQUEST, "UNSUPPORTED_MESSAGE", CANNOT_ACCEPT),
         WrongEndpoint("LtiDeepLinkingRequest") => (
@@ -347,8 +358,9 @@ fn launch_refusal(error: &LaunchError, heading: &'static str) -> Refusal {
     }
 }
 
-/// An LTI 1.1 launch refusal (LTI 1.1 Implementation Guide §4, RFC 5849 §3.2).
-fn lti11_refusal(error: &Lti11Error) -> Refusal {
+/// An LTI 1.1 launch (or Content-Item request) refusal (LTI 1.1 Implementation Guide §4,
+/// RFC 5849 §3.2) on a page headed `heading`.
+fn lti11_refusal(error: &Lti11Error, heading: &'static str) -> Refusal {
     const NOT_SET_UP: &str = "The course's platform is not set up to use this tool, or its consumer key or secret is wrong. Ask your LMS administrator to check them.";
     const TOO_OLD: &str = "This launch is too old or was already used. Go back to your course and open the activity again; if it keeps failing, the platform's clock may be wrong.";
     const CANNOT_ACCEPT: &str = "The platform sent a launch this tool cannot accept. Tell your LMS administrator the reason code.";
@@ -384,7 +396,43 @@ fn lti11_refusal(error: &Lti11Error) -> Refusal {
     Refusal {
         status,
         code,
-        heading: LAUNCH_REFUSED,
+        heading,
+        advice: Cow::Borrowed(advice),
+    }
+}
+
+/// An LTI 1.1 Content-Item selection the tool cannot answer as asked (Content-Item 1.0 §4.1).
+fn content_item_refusal(error: &ContentItemError) -> Refusal {
+    let (status, code, heading, advice) = match error {
+        ContentItemError::LtiLinksNotAccepted(_) => (
+            400,
+            "LTI_LINKS_NOT_ACCEPTED",
+            "Activities cannot be added here",
+            "This tool adds activities as LTI links, and this place in your course does not accept them. Add the tool from a place that accepts external tool links (an activity or a resource), or ask your LMS administrator to check the tool's Content-Item settings.",
+        ),
+        ContentItemError::NoPresentationTarget(_) => (
+            400,
+            "PRESENTATION_NOT_SUPPORTED",
+            "Activities cannot be added here",
+            "This place in your course can only show content inline, and the tool's activities open in a frame or a window. Add the tool from an activity or resource instead, or ask your LMS administrator to check the tool's Content-Item settings.",
+        ),
+        ContentItemError::SeveralNotAccepted(_) => (
+            400,
+            "SEVERAL_NOT_ACCEPTED",
+            "Only one activity can be added here",
+            "This place in your course accepts one activity at a time. Go back to your course and add the tool again, choosing one activity.",
+        ),
+        ContentItemError::UnknownItem(_) => (
+            404,
+            "ITEM_REMOVED",
+            "This activity is no longer available",
+            "The activity you chose is no longer offered by the tool. Go back to your course and add the tool again to choose another one.",
+        ),
+    };
+    Refusal {
+        status,
+        code,
+        heading,
         advice: Cow::Borrowed(advice),
     }
 }
@@ -484,7 +532,12 @@ fn registration_refusal(error: &RegistrationError) -> Refusal {
         AlreadyRegistered { .. } => (
             409,
             "ALREADY_REGISTERED",
-            "This LMS registration (issuer and client id) is already known to the tool, so nothing was changed. Remove the duplicate tool in your LMS; the tool's operator can see the existing one with `ltictl platform list`.",
+            "This LMS registration (issuer and client id) was saved by another confirmation at the same time, so nothing was changed here. Start the registration again from your LMS: the tool then shows what would change in the existing registration before changing it.",
+        ),
+        RegistrationChanged { .. } => (
+            409,
+            "REGISTRATION_CHANGED",
+            "The tool's registration of your LMS changed after these changes were shown to you, so nothing was changed. Start the registration again from your LMS to see the current changes.",
         ),
         UnknownPending => (
             410,
@@ -844,6 +897,8 @@ fn public_message(error: &WebError, refusal: &Refusal) -> Cow<'static, str> {
         WebError::Launch(_)
         | WebError::DeepLinkRequest(_)
         | WebError::Lti11(_)
+        | WebError::ContentItemRequest(_)
+        | WebError::ContentItem(_)
         | WebError::Login(_)
         | WebError::Registration(_)
         | WebError::Unavailable { .. }
@@ -881,6 +936,8 @@ fn field(error: &WebError) -> Option<&'static str> {
         | WebError::Launch(_)
         | WebError::DeepLinkRequest(_)
         | WebError::Lti11(_)
+        | WebError::ContentItemRequest(_)
+        | WebError::ContentItem(_)
         | WebError::Login(_)
         | WebError::Registration(_)
         | WebError::Unavailable { .. }
@@ -929,6 +986,38 @@ mod tests {
         assert_eq!(
             (refusal.status, refusal.code, refusal.heading),
             (401, "LAUNCH_REPLAYED", REQUEST_REFUSED)
+        );
+    }
+
+    #[test]
+    fn refusal_content_item_request_keeps_the_lti11_codes_under_its_own_heading() {
+        let refusal = WebError::ContentItemRequest(Lti11Error::NonceReplayed).refusal();
+        assert_eq!(
+            (refusal.status, refusal.code, refusal.heading),
+            (401, "LAUNCH_REPLAYED", REQUEST_REFUSED)
+        );
+        let launch = WebError::Lti11(Lti11Error::NonceReplayed).refusal();
+        assert_eq!(launch.heading, LAUNCH_REFUSED);
+    }
+
+    #[test]
+    fn refusal_content_item_each_reason_has_its_code() {
+        let code = |error: ContentItemError| WebError::ContentItem(error).refusal().code;
+        assert_eq!(
+            code(ContentItemError::LtiLinksNotAccepted("text/html".into())),
+            "LTI_LINKS_NOT_ACCEPTED"
+        );
+        assert_eq!(
+            code(ContentItemError::NoPresentationTarget("embed".into())),
+            "PRESENTATION_NOT_SUPPORTED"
+        );
+        assert_eq!(
+            code(ContentItemError::SeveralNotAccepted(2)),
+            "SEVERAL_NOT_ACCEPTED"
+        );
+        assert_eq!(
+            code(ContentItemError::UnknownItem("x".into())),
+            "ITEM_REMOVED"
         );
     }
 

@@ -208,6 +208,28 @@ pub fn params(req: &Request) -> Vec<(String, String)> {
     out
 }
 
+/// The parameters of an LTI 1.1 (OAuth 1.0a) request, as RFC 5849 §3.4.1.3.1 collects them
+/// for the signature: the query, the body when it is `application/x-www-form-urlencoded`, and
+/// an `Authorization: OAuth` header ([`crate::lti11::oauth1::collect_params`]).
+pub fn oauth_request_params(
+    req: &Request,
+) -> Result<Vec<(String, String)>, crate::lti11::oauth1::OAuthError> {
+    let header = |name: http::header::HeaderName| {
+        req.headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+    };
+    let is_form = header(http::header::CONTENT_TYPE)
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    let authorization = header(http::header::AUTHORIZATION)
+        .filter(|value| value.len() > 6 && value[..6].eq_ignore_ascii_case("oauth "));
+    crate::lti11::oauth1::collect_params(
+        req.uri().query(),
+        is_form.then(|| req.body().as_ref()),
+        authorization,
+    )
+}
+
 /// The first value of parameter `name`.
 pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params

@@ -108,8 +108,12 @@ pub struct RegisterConfirm<'a> {
     pub jwks_url: &'a str,
     /// The scopes that will be requested.
     pub scopes: Vec<&'a str>,
-    /// What personal data the tool asks for.
+    /// What personal data the platform will send, in plain words
+    /// ([`PrivacyLevel::personal_data`](crate::lti13::lms_config::PrivacyLevel::personal_data)).
     pub privacy: &'a str,
+    /// The id_token claims the registration asks for (`iss, sub`, and the name claims when
+    /// the operator's privacy level includes names).
+    pub claims: String,
     /// Whether the registration is active at once.
     pub activate: bool,
     /// Where the confirmation posts.
@@ -123,6 +127,8 @@ pub struct RegisterConfirm<'a> {
 /// LTI Dynamic Registration done: tells the platform to close the registration window
 /// (`postMessage({subject: "org.imsglobal.lti.close"})` to `window.opener || window.parent`,
 /// the end of the LTI DR 1.0 flow).
+///
+/// After a re-registration (`updated`), it lists what changed instead, or says that nothing did.
 #[derive(Template)]
 #[template(path = "register_done.html")]
 pub struct RegisterDone<'a> {
@@ -132,8 +138,35 @@ pub struct RegisterDone<'a> {
     pub client_id: &'a str,
     /// The deployment id, when the platform reported one.
     pub deployment_id: Option<&'a str>,
-    /// Whether the registration is active.
-    pub active: bool,
+    /// The registration's status now: `active`, `pending` or `disabled`.
+    pub status: &'a str,
+    /// Whether an existing registration was updated (or left as it was).
+    pub updated: bool,
+    /// For an update: what changed, one line each (empty: nothing changed).
+    pub changes: Vec<String>,
+}
+
+/// LTI Dynamic Registration run again for a registration the tool already has: what would
+/// change in it, and the button that confirms the changes.
+#[derive(Template)]
+#[template(path = "register_update.html")]
+pub struct RegisterUpdate<'a> {
+    /// The platform's display name.
+    pub platform_name: &'a str,
+    /// The platform's issuer.
+    pub issuer: &'a str,
+    /// The existing registration's client id.
+    pub client_id: &'a str,
+    /// What changes, one line each (`deployment dep-2 will be added`, …).
+    pub changes: Vec<String>,
+    /// The registration's status after the update: `active`, `pending` or `disabled`.
+    pub status: &'a str,
+    /// Where the confirmation posts.
+    pub action: &'a str,
+    /// The pending update's id.
+    pub update: &'a str,
+    /// Minutes until the page expires.
+    pub minutes: i64,
 }
 
 /// The built-in demo activity: what the verified launch established.

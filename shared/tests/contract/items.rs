@@ -37,7 +37,7 @@ store_contracts!(
     create_if_absent_and_remove_sixteen_concurrent_callers_exactly_one_created,
 );
 
-const ALL_KINDS: [ItemKind; 8] = [
+const ALL_KINDS: [ItemKind; 9] = [
     ItemKind::LoginState,
     ItemKind::Nonce,
     ItemKind::OAuthNonce,
@@ -45,6 +45,7 @@ const ALL_KINDS: [ItemKind; 8] = [
     ItemKind::AccessToken,
     ItemKind::DeepLinkRequest,
     ItemKind::PendingRegistration,
+    ItemKind::PendingRegistrationUpdate,
     ItemKind::Roster,
 ];
 

@@ -18,10 +18,12 @@ use crate::ports::{KeyStore, StoreError};
 /// The key file's name inside the data folder.
 pub const KEY_FILE: &str = "keys.json";
 
-/// Creates `dir` (and parents) if needed; a folder this creates is owner-only on Unix.
+/// Creates `dir` (and parents) if needed, owner-only (0700) on Unix. A folder that already
+/// exists and that others can read or enter is tightened to 0700; one the tool cannot tighten
+/// (another user's) is refused, because keys and learners' records would sit in it.
 pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     if dir.is_dir() {
-        return Ok(());
+        return make_private(dir, 0o700);
     }
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -36,7 +38,35 @@ pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
             ),
             e,
         )
-    })
+    })?;
+    make_private(dir, 0o700)
+}
+
+/// Makes `path` (a folder or a file of the data folder) owner-only with `mode` when group or
+/// others have any access; a no-op elsewhere than Unix.
+pub fn make_private(path: &Path, mode: u32) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let refuse = |e: std::io::Error| {
+            StoreError::unavailable(
+                format!(
+                    "{} is readable by other users and cannot be made owner-only ({mode:o}); \
+                     fix its permissions (chmod {mode:o}) or pass another --data-dir",
+                    path.display()
+                ),
+                e,
+            )
+        };
+        let metadata = std::fs::metadata(path).map_err(refuse)?;
+        if metadata.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .map_err(refuse)?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
 }
 
 /// Keys and consumer secrets in a local file.

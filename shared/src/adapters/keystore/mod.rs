@@ -10,7 +10,7 @@
 //! ```
 //!
 //! - [`secrets_manager`]: the document is the secret's `AWSCURRENT` value.
-//! - [`file`]: the document is `keys.json` in the data folder, readable by its owner only.
+//! - [`file`](mod@file): the document is `keys.json` in the data folder, readable by its owner only.
 //!
 //! [`rotation`] prepares and checks the document of a Secrets Manager rotation.
 

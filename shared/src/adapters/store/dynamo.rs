@@ -52,9 +52,9 @@
 //! in one partition: listing it is a consistent query of the base table, which the
 //! deep-linking function may run without any index permission.
 //!
-//! Scores and grade deliveries (the outbox) are documented in [`outbox`]'s key design; the
+//! Scores and grade deliveries (the outbox) are documented in `outbox`'s key design; the
 //! link markers, the audit log and the export, erasure and retention patterns in
-//! [`lifecycle`]'s. `create_attempt` and `put_resource_link` write a marker before the record.
+//! `lifecycle`'s. `create_attempt` and `put_resource_link` write a marker before the record.
 //!
 //! Reads through `gsi1` (the ops listings and a user's attempts in a context) are eventually
 //! consistent, as every DynamoDB secondary index is: a record written a moment ago may be

@@ -101,6 +101,17 @@ impl EmbeddedStore {
             )
         };
         let conn = Connection::open(&path).map_err(fail)?;
+        // Owner-only before anything is written: SQLite gives the WAL and shared-memory files
+        // the database file's permissions.
+        crate::adapters::keystore::file::make_private(&path, 0o600)?;
+        for companion in ["-wal", "-shm"] {
+            let mut name = path.clone().into_os_string();
+            name.push(companion);
+            let companion = PathBuf::from(name);
+            if companion.exists() {
+                crate::adapters::keystore::file::make_private(&companion, 0o600)?;
+            }
+        }
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(fail)?;
         conn.pragma_update(None, "journal_mode", "WAL")

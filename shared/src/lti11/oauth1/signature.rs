@@ -5,7 +5,8 @@
 //! normalized parameters (§3.4.1.3.2); the signature is an HMAC of it keyed with the encoded
 //! consumer and token secrets (§3.4.2). [`SignedRequest`] checks that a request's protocol
 //! parameters (§3.1, §3.3) are present and well formed before the signature is recomputed;
-//! [`sign_body_request`] builds the `Authorization` header (§3.5.1) of a Basic Outcomes call.
+//! [`sign_body_request`] builds the `Authorization` header (§3.5.1) of a Basic Outcomes call
+//! and [`sign_form_request`] the `oauth_*` fields of a form the browser posts (§3.5.2).
 //! The LTI 1.1 → 1.3 migration signature lives here too: it is an HMAC as well, though over
 //! a string of its own rather than an RFC 5849 base string.
 
@@ -413,6 +414,62 @@ pub fn sign_body_request(
         header.push('"');
     }
     header
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outgoing form posts (RFC 5849 §3.4.1.3.1, §3.5.2)
+// ---------------------------------------------------------------------------------------------
+
+/// The OAuth protocol parameters for a form POST of `params` to `url`, signed with HMAC-SHA1
+/// (RFC 5849 §3.4.2): what an LTI 1.1 tool adds to a message it sends to the platform through
+/// the browser, such as the Content-Item `ContentItemSelection` form.
+///
+/// The form body is `application/x-www-form-urlencoded`, so its parameters are signed
+/// directly (§3.4.1.3.1), together with the query parameters of `url`, which the platform sees
+/// as request parameters too. The base string is built from the base string URI of `url`
+/// (§3.4.1.2); the browser posts to `url` itself, query included, and the query parameters
+/// stay out of the form. `oauth_consumer_key`, `oauth_nonce`,
+/// `oauth_signature_method=HMAC-SHA1`, `oauth_timestamp` and `oauth_version=1.0` are added and
+/// signed; the caller supplies `timestamp` from its clock and `nonce` from [`fresh_nonce`].
+/// `params` must not hold those names nor `oauth_signature`; any other name (an
+/// `oauth_callback`, say) is signed like any parameter.
+///
+/// Returns the six `oauth_*` form fields to post with `params`, `oauth_signature` last. The
+/// values are not encoded: the form encodes them.
+pub fn sign_form_request(
+    url: &Url,
+    params: &[(String, String)],
+    consumer_key: &str,
+    secret: &ConsumerSecret,
+    timestamp: i64,
+    nonce: &str,
+) -> Vec<(String, String)> {
+    let mut oauth: Vec<(String, String)> = [
+        ("oauth_consumer_key", consumer_key.to_owned()),
+        ("oauth_nonce", nonce.to_owned()),
+        (
+            "oauth_signature_method",
+            SignatureMethod::HmacSha1.as_str().to_owned(),
+        ),
+        ("oauth_timestamp", timestamp.to_string()),
+        ("oauth_version", "1.0".to_owned()),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect();
+    let mut signed: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    signed.extend_from_slice(params);
+    signed.extend_from_slice(&oauth);
+    let value = signature(
+        SignatureMethod::HmacSha1,
+        &base_string("POST", url, &signed),
+        secret.expose(),
+    );
+    oauth.push(("oauth_signature".to_owned(), value));
+    oauth
 }
 
 // ---------------------------------------------------------------------------------------------

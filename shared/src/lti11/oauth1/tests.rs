@@ -1200,3 +1200,146 @@ proptest! {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// sign_form_request: the outgoing form post (Content-Item `ContentItemSelection`)
+// ---------------------------------------------------------------------------------------------
+
+/// The value of `name` in a list of fields.
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn sign_form_request_v05_known_answer() {
+    // V-05: the launch's non-protocol fields (and its oauth_callback) signed as a form.
+    let params = owned(&[
+        ("oauth_callback", "about:blank"),
+        ("launch_presentation_locale", "en-US"),
+        ("lti_message_type", "basic-lti-launch-request"),
+        ("lti_version", "LTI-1p0"),
+        ("lis_person_name_full", "d'Artagnan"),
+        ("resource_link_id", "link"),
+    ]);
+    let oauth = sign_form_request(
+        &url(V05_URL),
+        &params,
+        "12345",
+        &secret("secret"),
+        1_517_630_398,
+        "f68bdf5dbed34d7aa6ff18456bf3185e",
+    );
+    let names: Vec<&str> = oauth.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "oauth_consumer_key",
+            "oauth_nonce",
+            "oauth_signature_method",
+            "oauth_timestamp",
+            "oauth_version",
+            "oauth_signature"
+        ]
+    );
+    assert_eq!(field(&oauth, "oauth_signature_method"), Some("HMAC-SHA1"));
+    assert_eq!(field(&oauth, "oauth_version"), Some("1.0"));
+    assert_eq!(
+        field(&oauth, "oauth_signature"),
+        Some("k2Y0+/dW5ryPlpcok1qgxosUyD4=")
+    );
+}
+
+#[test]
+fn sign_form_request_v04_signs_the_urls_query_without_posting_it() {
+    // V-04: the query (foo=123&foo=bar) stays in the URL and is signed; the form has the rest.
+    let params = owned(&[
+        ("resource_link_id", "rsc1"),
+        ("oauth_callback", "about:blank"),
+        (
+            "lis_outcome_service_url",
+            "http://www.imsglobal.org/developers/LTI/test/v1p1/common/tool_consumer_outcome.php?b64=MTIzNDU6OjpzZWNyZXQ=",
+        ),
+        ("lis_result_sourcedid", "feb-123-456-2929::28883"),
+        (
+            "launch_presentation_return_url",
+            "http://www.imsglobal.org/developers/LTI/test/v1p1/lms_return.php",
+        ),
+        ("lti_version", "LTI-1p0"),
+        ("lti_message_type", "basic-lti-launch-request"),
+    ]);
+    let oauth = sign_form_request(
+        &url(V04_URL),
+        &params,
+        "12345",
+        &secret("secret"),
+        1_397_708_483,
+        "7ee33f6dc94117e792ff529898ce3953",
+    );
+    assert_eq!(
+        field(&oauth, "oauth_signature"),
+        Some("dHORwwJqwh5hQQAlvaA9csSIOhc=")
+    );
+    assert!(oauth.iter().all(|(name, _)| name.starts_with("oauth_")));
+}
+
+#[test]
+fn sign_form_request_verifies_and_a_changed_field_or_secret_does_not() {
+    let target = url("https://lms.example.edu/mod/lti/contentitem_return.php?course=5&id=2");
+    let params = owned(&[
+        ("lti_message_type", "ContentItemSelection"),
+        ("lti_version", "LTI-1p0"),
+        (
+            "content_items",
+            r#"{"@context":"http://purl.imsglobal.org/ctx/lti/v1/ContentItem","@graph":[]}"#,
+        ),
+        ("data", "opaque & \"quoted\" ✓ +1"),
+    ]);
+    let oauth = sign_form_request(
+        &target,
+        &params,
+        "moodle-main",
+        &secret("s3cret&+/="),
+        1_700_000_000,
+        &fresh_nonce(),
+    );
+    let mut posted = params.clone();
+    posted.extend(oauth);
+    let list: Vec<(&str, &str)> = posted
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let body = form(&list);
+    let received = collect_params(target.query(), Some(&body), None).unwrap();
+    let request = SignedRequest::parse("POST", &target, received.clone()).unwrap();
+    assert_eq!(request.verify_signature(&secret("s3cret&+/=")), Ok(()));
+    assert_eq!(
+        request.verify_signature(&secret("another")),
+        Err(OAuthError::BadSignature)
+    );
+    let changed: Vec<(String, String)> = received
+        .into_iter()
+        .map(|(n, v)| {
+            if n == "data" {
+                (n, "changed".to_owned())
+            } else {
+                (n, v)
+            }
+        })
+        .collect();
+    let request = SignedRequest::parse("POST", &target, changed).unwrap();
+    assert_eq!(
+        request.verify_signature(&secret("s3cret&+/=")),
+        Err(OAuthError::BadSignature)
+    );
+    // Posted to another return URL (the query is signed): refused.
+    let other = url("https://lms.example.edu/mod/lti/contentitem_return.php?course=6&id=2");
+    let moved = collect_params(other.query(), Some(&body), None).unwrap();
+    let request = SignedRequest::parse("POST", &other, moved).unwrap();
+    assert_eq!(
+        request.verify_signature(&secret("s3cret&+/=")),
+        Err(OAuthError::BadSignature)
+    );
+}

@@ -1,11 +1,15 @@
-//! The deep-linking picker (Deep Linking 2.0 §2.2): server-rendered, no script, so it works in
-//! the LMS's iframe under the tool's CSP. Its form posts back to the deep-linking URL with the
-//! id of the request kept server-side, the picked item ids, and the button pressed.
+//! The deep-linking picker (Deep Linking 2.0 §2.2, and LTI 1.1 Content-Item selection):
+//! server-rendered, no script, so it works in the LMS's iframe under the tool's CSP. Its form
+//! posts back to the deep-linking URL with the id of the request kept server-side (under
+//! [`REQUEST_FIELD`] for LTI 1.3, [`CONTENT_ITEM_REQUEST_FIELD`] for LTI 1.1), the picked item
+//! ids, and the button pressed.
 
 use askama::Template;
 
-/// The form field carrying the id of the stored request.
+/// The form field carrying the id of the stored LTI 1.3 deep-linking request.
 pub const REQUEST_FIELD: &str = "dl_request";
+/// The form field carrying the id of the stored LTI 1.1 Content-Item selection request.
+pub const CONTENT_ITEM_REQUEST_FIELD: &str = "ci_request";
 /// The form field carrying a picked item id (repeated for several).
 pub const ITEM_FIELD: &str = "item";
 /// The form field naming the button pressed: [`ACTION_SELECT`], [`ACTION_CANCEL`] or
@@ -41,6 +45,9 @@ pub struct Picker<'a> {
     pub notice: &'a str,
     /// The deep-linking URL the form posts to.
     pub action: &'a str,
+    /// The form field that carries the id: [`REQUEST_FIELD`] or
+    /// [`CONTENT_ITEM_REQUEST_FIELD`].
+    pub request_field: &'a str,
     /// The id of the stored request.
     pub request_key: &'a str,
     /// The items to pick from.
