@@ -8,5 +8,6 @@ pub mod content_item;
 pub mod error;
 pub mod http;
 pub mod pages;
+pub mod picker;
 pub mod routes;
 pub mod serve;

@@ -35,12 +35,12 @@ use lti_shared::ports::{Catalog, ExpiringItems, ItemKind, KeyStore};
 use lti_shared::web::binding::{CookielessError, LaunchForm, clear_state_cookie, cookieless_page};
 use lti_shared::web::content_item::ContentItemSelection;
 use lti_shared::web::error::{Flow, PageRefusal, Surface, WebError, respond};
-use lti_shared::web::http::{html_response, is_same_origin_post, param, params, request_id};
+use lti_shared::web::http::{html_response, param, params, request_id};
 use lti_shared::web::pages::deep_link::{
-    ACTION_CANCEL, ACTION_FIELD, ACTION_SELECT, CONTENT_ITEM_REQUEST_FIELD, ITEM_FIELD, Picker,
-    PickerItem, REQUEST_FIELD,
+    ACTION_CANCEL, ACTION_SELECT, CONTENT_ITEM_REQUEST_FIELD, Picker, PickerItem, REQUEST_FIELD,
 };
 use lti_shared::web::pages::{AutoSubmit, render};
+use lti_shared::web::picker::{PickerPost, take_picker_post};
 
 /// What the user sees when the platform does not accept LTI resource links.
 const NOT_ACCEPTED: &str = "This tool adds activities to a course as LTI links, and this place in \
@@ -248,42 +248,28 @@ impl DeepLink {
         params: &[(String, String)],
         id: &str,
     ) -> Response<Body> {
-        // Only the tool's own picker page may submit a selection: a form from another site
-        // must not be able to return content in someone's name.
-        if !is_same_origin_post(req, &self.tool.origin_string()) {
-            return page(PageRefusal::CrossSiteSelection, id);
-        }
-        let key = param(params, REQUEST_FIELD).unwrap_or_default();
         let now = self.clock().now();
-        let stored = match self
-            .items
-            .take_item(ItemKind::DeepLinkRequest, key, now)
-            .await
+        let post = match take_picker_post::<DeepLinkRequest>(
+            req,
+            &self.tool.origin_string(),
+            params,
+            REQUEST_FIELD,
+            ItemKind::DeepLinkRequest,
+            self.items.as_ref(),
+            self.catalog.as_ref(),
+            now,
+        )
+        .await
         {
-            Ok(Some(stored)) => stored,
-            Ok(None) => {
-                return page(PageRefusal::SelectionExpired, id);
-            }
-            Err(error) => return unavailable(id, "cannot read the request", &error),
+            Ok(post) => post,
+            Err(error) => return respond(&error, id, Surface::Page),
         };
-        let request: DeepLinkRequest = match serde_json::from_str(&stored) {
-            Ok(request) => request,
-            Err(error) => return unavailable(id, "cannot read the stored request", &error),
-        };
-        let action = param(params, ACTION_FIELD).unwrap_or_default();
-        let picked: Vec<&str> = params
-            .iter()
-            .filter(|(name, _)| name == ITEM_FIELD)
-            .map(|(_, value)| value.as_str())
-            .collect();
-        let catalog = if action == ACTION_SELECT && !picked.is_empty() {
-            match self.catalog.catalog_items().await {
-                Ok(catalog) => catalog,
-                Err(error) => return unavailable(id, "cannot read the catalog", &error),
-            }
-        } else {
-            Vec::new()
-        };
+        let PickerPost {
+            request,
+            action,
+            picked,
+            catalog,
+        } = post;
         let chosen;
         let failure;
         let outcome = match action {

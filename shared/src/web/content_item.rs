@@ -34,12 +34,12 @@ use crate::lti11::oauth1::{fresh_nonce, sign_form_request};
 use crate::lti13::login::random_token;
 use crate::ports::{Catalog, ItemKind};
 use crate::web::error::{Flow, PageRefusal, Surface, WebError, respond};
-use crate::web::http::{html_response, is_same_origin_post, oauth_request_params, param};
+use crate::web::http::{html_response, oauth_request_params};
 use crate::web::pages::deep_link::{
-    ACTION_CANCEL, ACTION_FIELD, ACTION_SELECT, CONTENT_ITEM_REQUEST_FIELD, ITEM_FIELD, Picker,
-    PickerItem,
+    ACTION_CANCEL, ACTION_SELECT, CONTENT_ITEM_REQUEST_FIELD, Picker, PickerItem,
 };
 use crate::web::pages::{AutoSubmit, render};
+use crate::web::picker::{PickerPost, take_picker_post};
 
 /// What the user sees when the catalog is empty.
 const EMPTY_CATALOG: &str = "The tool has no activities to offer yet. Ask the tool's \
@@ -168,41 +168,28 @@ impl ContentItemSelection<'_> {
         params: &[(String, String)],
         id: &str,
     ) -> Response<Body> {
-        // Only the tool's own picker page may submit a selection: a form from another site
-        // must not be able to return content in someone's name.
-        if !is_same_origin_post(req, &self.tool.origin_string()) {
-            return refused(PageRefusal::CrossSiteSelection, id);
-        }
-        let key = param(params, CONTENT_ITEM_REQUEST_FIELD).unwrap_or_default();
         let now = self.verifier.clock.now();
-        let stored = match self
-            .verifier
-            .items
-            .take_item(ItemKind::ContentItemRequest, key, now)
-            .await
+        let post = match take_picker_post::<ContentItemRequest>(
+            req,
+            &self.tool.origin_string(),
+            params,
+            CONTENT_ITEM_REQUEST_FIELD,
+            ItemKind::ContentItemRequest,
+            self.verifier.items.as_ref(),
+            self.catalog,
+            now,
+        )
+        .await
         {
-            Ok(Some(stored)) => stored,
-            Ok(None) => return refused(PageRefusal::SelectionExpired, id),
-            Err(error) => return unavailable(id, "cannot read the request", &error),
+            Ok(post) => post,
+            Err(error) => return respond(&error, id, Surface::Page),
         };
-        let request: ContentItemRequest = match serde_json::from_str(&stored) {
-            Ok(request) => request,
-            Err(error) => return unavailable(id, "cannot read the stored request", &error),
-        };
-        let action = param(params, ACTION_FIELD).unwrap_or_default();
-        let picked: Vec<&str> = params
-            .iter()
-            .filter(|(name, _)| name == ITEM_FIELD)
-            .map(|(_, value)| value.as_str())
-            .collect();
-        let catalog = if action == ACTION_SELECT && !picked.is_empty() {
-            match self.catalog.catalog_items().await {
-                Ok(catalog) => catalog,
-                Err(error) => return unavailable(id, "cannot read the catalog", &error),
-            }
-        } else {
-            Vec::new()
-        };
+        let PickerPost {
+            request,
+            action,
+            picked,
+            catalog,
+        } = post;
         let chosen;
         let failure;
         let outcome = match action {
