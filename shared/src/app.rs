@@ -4,6 +4,7 @@
 
 pub mod delivery;
 pub mod export;
+pub mod invitations;
 pub mod lifecycle;
 pub mod record;
 pub mod views;

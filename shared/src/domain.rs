@@ -17,4 +17,5 @@ pub mod roles;
 pub mod score;
 pub mod secret;
 pub mod substitution;
+pub mod text;
 pub mod tool;

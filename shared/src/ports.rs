@@ -197,6 +197,10 @@ pub enum ItemKind {
     /// between showing the picker and the selection POST, under a random id the picker's
     /// form carries; taken once.
     ContentItemRequest,
+    /// An operator's invitation to register by LTI Dynamic Registration, under the SHA-256
+    /// of its token (never the token), kept a while past its expiry so a late or second use
+    /// is refused with the exact reason (see `app::invitations`).
+    RegistrationInvitation,
 }
 
 impl ItemKind {
@@ -213,6 +217,7 @@ impl ItemKind {
             ItemKind::DeepLinkRequest => "deep-link-request",
             ItemKind::Roster => "roster",
             ItemKind::ContentItemRequest => "content-item-request",
+            ItemKind::RegistrationInvitation => "registration-invitation",
         }
     }
 }
@@ -226,6 +231,17 @@ pub struct NewItem<'a> {
     pub key: &'a str,
     /// Its value.
     pub value: &'a str,
+    /// When it expires.
+    pub expires_at: OffsetDateTime,
+}
+
+/// A live item as [`ExpiringItems::live_items`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveItem {
+    /// Its key.
+    pub key: String,
+    /// Its value.
+    pub value: String,
     /// When it expires.
     pub expires_at: OffsetDateTime,
 }
@@ -291,6 +307,13 @@ pub trait ExpiringItems: Send + Sync {
     ) -> Result<Option<String>, StoreError>;
     /// Deletes an item if present.
     async fn remove_item(&self, kind: ItemKind, key: &str) -> Result<(), StoreError>;
+    /// Every live item of one kind, by key. For operator listings (`ltictl registration
+    /// invites`), never a request path: on DynamoDB it scans the table.
+    async fn live_items(
+        &self,
+        kind: ItemKind,
+        now: OffsetDateTime,
+    ) -> Result<Vec<LiveItem>, StoreError>;
 }
 
 /// The tool's secrets: its RSA signing keys and LTI 1.1 consumer secrets.

@@ -2,13 +2,21 @@
 //! a platform's registration side on another loopback port (`lti_tests::registration_platform`).
 //! The happy path stores what the platform returned; every refusal is a page with its reason
 //! code and stores nothing.
+//!
+//! The tool runs as deployed by default: registration by invitation. Each [`Rig::open`] is
+//! preceded by a fresh invitation (as an operator's `ltictl registration invite`), so the
+//! tests of other rules go through the invitation check too; the invitation tests use
+//! [`Rig::open_invited`] with a chosen invitation, or none. Only
+//! `registration_saved_meanwhile_by_another_confirmation_is_refused_as_already_registered`,
+//! which drives the handler directly and is about a race in the registry, opens registration.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use lti_shared::app::invitations;
 use lti_shared::domain::audit::{AuditAction, AuditEntry};
-use lti_shared::domain::clock::FixedClock;
+use lti_shared::domain::clock::{Clock as _, FixedClock};
 use lti_shared::domain::ids::{ClientId, DeploymentId, Issuer};
 use lti_shared::domain::model::{PlatformScope, Registration, Status};
 use lti_shared::lti13::dynamic_registration::CANVAS_PRIVACY_LEVEL;
@@ -113,9 +121,41 @@ impl Page {
 }
 
 impl Rig {
-    /// The platform opens the registration URL (step 1).
+    /// The operator invites an LMS administrator: the invitation token.
+    async fn invite(&self, lifetime: time::Duration) -> String {
+        invitations::issue(
+            self.tool.backend.store.as_ref(),
+            self.clock.now(),
+            lifetime,
+            Some("test LMS"),
+        )
+        .await
+        .unwrap()
+        .token
+        .expose()
+        .to_owned()
+    }
+
+    /// The platform opens the registration URL of a fresh invitation (step 1).
     async fn open(&self, configuration_url: &str, token: Option<&str>) -> Page {
+        let invitation = self.invite(time::Duration::days(7)).await;
+        self.open_invited(configuration_url, token, Some(&invitation))
+            .await
+    }
+
+    /// The platform opens the registration URL with `invitation` (none: the bare `/register`).
+    /// The invitation comes first in the query, as in the URL the administrator pasted; the
+    /// platform appends its parameters.
+    async fn open_invited(
+        &self,
+        configuration_url: &str,
+        token: Option<&str>,
+        invitation: Option<&str>,
+    ) -> Page {
         let mut url = Url::parse(&self.tool.url("/register")).unwrap();
+        if let Some(invitation) = invitation {
+            url.query_pairs_mut().append_pair("invitation", invitation);
+        }
         url.query_pairs_mut()
             .append_pair("openid_configuration", configuration_url);
         if let Some(token) = token {
@@ -821,7 +861,11 @@ async fn registration_saved_meanwhile_by_another_confirmation_is_refused_as_alre
             Registrar::new(UrlPolicy {
                 allow_http_loopback: true,
             }),
-            RegisterOptions::default(),
+            // About the registry race, not invitations: registration open to anyone.
+            RegisterOptions {
+                open_registration: true,
+                ..RegisterOptions::default()
+            },
         )
     };
 
@@ -929,4 +973,285 @@ async fn registration_asks_for_names_only_at_privacy_levels_that_include_them() 
             "the same setting shapes the Canvas JSON"
         );
     }
+}
+
+// Registration by invitation (`ltictl registration invite`): without one, with an unknown
+// (revoked), an expired or a used one, `/register` is refused with that reason, fetches
+// nothing from the platform and stores nothing; a live one is checked on the first step, kept
+// for the confirmation, and used up by it.
+
+/// Nothing was registered and no registration is pending.
+async fn nothing_stored(rig: &Rig) {
+    assert!(rig.stored().await.is_empty());
+    let pending = rig
+        .tool
+        .backend
+        .store
+        .live_items(
+            lti_shared::ports::ItemKind::PendingRegistration,
+            rig.clock.now(),
+        )
+        .await
+        .unwrap();
+    assert!(pending.is_empty(), "{pending:?}");
+}
+
+#[tokio::test]
+async fn registration_without_invitation_is_refused_and_nothing_fetched_or_stored() {
+    let rig = rig().await;
+    let page = rig
+        .open_invited(&rig.platform.configuration_url(), Some(TOKEN), None)
+        .await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert_eq!(page.reason().as_deref(), Some("INVITATION_REQUIRED"));
+    assert!(
+        page.body.contains("ltictl registration invite"),
+        "{}",
+        page.body
+    );
+    assert!(rig.platform.configuration_fetches().is_empty());
+    assert!(rig.platform.registrations().is_empty());
+    nothing_stored(&rig).await;
+    // An empty value is no invitation either.
+    let page = rig
+        .open_invited(&rig.platform.configuration_url(), Some(TOKEN), Some(""))
+        .await;
+    assert_eq!(page.reason().as_deref(), Some("INVITATION_REQUIRED"));
+    // The good sibling: with an invitation, the same request registers.
+    let done = rig.register().await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(rig.stored().await.len(), 1);
+}
+
+#[tokio::test]
+async fn registration_with_an_expired_invitation_is_refused_and_nothing_stored() {
+    let rig = rig().await;
+    let invitation = rig.invite(time::Duration::hours(1)).await;
+    rig.clock.advance(time::Duration::hours(1));
+    let page = rig
+        .open_invited(
+            &rig.platform.configuration_url(),
+            Some(TOKEN),
+            Some(&invitation),
+        )
+        .await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert_eq!(page.reason().as_deref(), Some("INVITATION_EXPIRED"));
+    assert!(rig.platform.configuration_fetches().is_empty());
+    nothing_stored(&rig).await;
+}
+
+#[tokio::test]
+async fn invitation_expiring_between_the_two_steps_is_refused_at_confirmation() {
+    let rig = rig().await;
+    let invitation = rig.invite(time::Duration::minutes(5)).await;
+    let page = rig
+        .open_invited(
+            &rig.platform.configuration_url(),
+            Some(TOKEN),
+            Some(&invitation),
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    rig.clock.advance(time::Duration::minutes(6));
+    let refused = rig.confirm(&page.pending_id()).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(refused.reason().as_deref(), Some("INVITATION_EXPIRED"));
+    assert!(rig.platform.registrations().is_empty());
+    assert!(rig.stored().await.is_empty());
+}
+
+#[tokio::test]
+async fn registration_with_a_revoked_or_mistyped_invitation_is_refused_and_nothing_stored() {
+    let rig = rig().await;
+    let invitation = rig.invite(time::Duration::days(1)).await;
+    let store = rig.tool.backend.store.as_ref();
+    let live = invitations::live(store, rig.clock.now()).await.unwrap();
+    assert_eq!(live.len(), 1);
+    let revoked = invitations::revoke(store, &live[0].id, rig.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(revoked.map(|i| i.id), Some(live[0].id.clone()));
+    for bad in [
+        invitation.clone(),
+        format!("{invitation}x"),
+        "x".repeat(500),
+    ] {
+        let page = rig
+            .open_invited(&rig.platform.configuration_url(), Some(TOKEN), Some(&bad))
+            .await;
+        assert_eq!(page.status, 403, "{}", page.body);
+        assert_eq!(page.reason().as_deref(), Some("INVITATION_UNKNOWN"));
+    }
+    assert!(rig.platform.configuration_fetches().is_empty());
+    nothing_stored(&rig).await;
+}
+
+#[tokio::test]
+async fn invitation_survives_the_first_step_and_registers_once() {
+    let rig = rig().await;
+    let invitation = rig.invite(time::Duration::days(1)).await;
+    let configuration = rig.platform.configuration_url();
+    // Opened twice (a reloaded frame): both confirmation pages show, the invitation is not
+    // used by showing them.
+    let first = rig
+        .open_invited(&configuration, Some(TOKEN), Some(&invitation))
+        .await;
+    let second = rig
+        .open_invited(&configuration, Some(TOKEN), Some(&invitation))
+        .await;
+    assert_eq!((first.status, second.status), (200, 200), "{}", second.body);
+    let done = rig.confirm(&first.pending_id()).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(rig.stored().await.len(), 1);
+    // The other page's confirmation: the invitation is used, nothing more is registered.
+    let refused = rig.confirm(&second.pending_id()).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(refused.reason().as_deref(), Some("INVITATION_USED"));
+    assert_eq!(rig.platform.registrations().len(), 1);
+    // Reused for a new registration: refused at the first step.
+    let reused = rig
+        .open_invited(&configuration, Some(TOKEN), Some(&invitation))
+        .await;
+    assert_eq!(reused.status, 403, "{}", reused.body);
+    assert_eq!(reused.reason().as_deref(), Some("INVITATION_USED"));
+    assert_eq!(rig.stored().await.len(), 1);
+    // A used invitation is no longer listed.
+    let store = rig.tool.backend.store.as_ref();
+    assert!(
+        invitations::live(store, rig.clock.now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn invitation_is_given_back_when_the_platform_refuses_the_registration() {
+    let rig = rig().await;
+    let invitation = rig.invite(time::Duration::days(1)).await;
+    let configuration = rig.platform.configuration_url();
+    let page = rig
+        .open_invited(&configuration, Some("wrong-token"), Some(&invitation))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let refused = rig.confirm(&page.pending_id()).await;
+    assert_eq!(
+        refused.reason().as_deref(),
+        Some("REGISTRATION_TOKEN_REFUSED")
+    );
+    // Not used up: the administrator starts again with the same URL.
+    let page = rig
+        .open_invited(&configuration, Some(TOKEN), Some(&invitation))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(rig.confirm(&page.pending_id()).await.status, 200);
+    assert_eq!(rig.stored().await.len(), 1);
+}
+
+#[tokio::test]
+async fn open_registration_option_accepts_registrations_without_invitation() {
+    let rig = rig_with(AppOptions {
+        open_registration: true,
+        ..AppOptions::default()
+    })
+    .await;
+    let page = rig
+        .open_invited(&rig.platform.configuration_url(), Some(TOKEN), None)
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(rig.confirm(&page.pending_id()).await.status, 200);
+    assert_eq!(rig.stored().await.len(), 1);
+}
+
+#[tokio::test]
+async fn platform_appends_its_parameters_to_the_invitation_url() {
+    // Moodle's "Tool URL" field: the administrator pastes the invitation URL; the LMS appends
+    // openid_configuration and registration_token to its query.
+    let rig = rig().await;
+    let invitation = rig.invite(time::Duration::days(1)).await;
+    let register = format!("{}?invitation={invitation}", rig.tool.url("/register"));
+    let admin = rig
+        .platform
+        .admin_page_url(&register, lti_tests::registration_platform::Opener::Iframe);
+    let html = rig
+        .http
+        .get(admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let document = scraper::Html::parse_document(&html);
+    let frame = scraper::Selector::parse("iframe#tool").unwrap();
+    let src = document
+        .select(&frame)
+        .next()
+        .and_then(|e| e.value().attr("src"))
+        .unwrap()
+        .to_owned();
+    let opened = Url::parse(&src).unwrap();
+    let names: Vec<String> = opened.query_pairs().map(|(n, _)| n.into_owned()).collect();
+    assert_eq!(
+        names,
+        ["invitation", "openid_configuration", "registration_token"]
+    );
+    let response = rig.http.get(opened).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let page = Page {
+        status: 200,
+        body: response.text().await.unwrap(),
+    };
+    assert_eq!(rig.confirm(&page.pending_id()).await.status, 200);
+    assert_eq!(rig.stored().await.len(), 1);
+}
+
+#[tokio::test]
+async fn platform_name_with_escape_sequences_is_stored_without_them() {
+    let rig = rig().await;
+    let mut document = rig.platform.default_configuration();
+    document["https://purl.imsglobal.org/spec/lti-platform-configuration"]["https://canvas.instructure.com/lti/account_name"] =
+        json!("\u{1b}[2J\u{1b}]0;pwned\u{7}Evil\u{9b}31m University\r\n");
+    rig.platform.set_configuration(document);
+    assert_eq!(rig.register().await.status, 200);
+    let stored = rig.stored().await;
+    assert_eq!(stored[0].name.as_deref(), Some("Evil University (moodle)"));
+}
+
+// Rate limit of `ltictl serve`: /login and /register per client address.
+
+#[tokio::test]
+async fn requests_over_the_rate_limit_are_refused_with_retry_after() {
+    let rig = rig_with(AppOptions {
+        rate_limit: Some(3),
+        ..AppOptions::default()
+    })
+    .await;
+    for n in 0..3 {
+        let (status, body) = rig.login_status("client-1").await;
+        assert_ne!(status, 429, "request {n}: {body}");
+    }
+    let mut url = Url::parse(&rig.tool.url("/login")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("iss", rig.platform.issuer());
+    let response = rig.http.get(url).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&retry), "{retry}");
+    let body = response.text().await.unwrap();
+    assert!(body.contains("TOO_MANY_REQUESTS"), "{body}");
+    // /register shares the limit; endpoints that write nothing for strangers do not.
+    let page = rig
+        .open_invited(&rig.platform.configuration_url(), Some(TOKEN), None)
+        .await;
+    assert_eq!(page.status, 429);
+    let jwks = rig.http.get(rig.tool.url("/jwks")).send().await.unwrap();
+    assert_eq!(jwks.status().as_u16(), 200);
+    // Nothing was stored by the refused requests.
+    nothing_stored(&rig).await;
 }

@@ -151,6 +151,24 @@ fn check_close(view: &PlatformView, tool: &Tool, from: &str) -> Result<(), Strin
     })
 }
 
+/// The registration URL of a fresh invitation (`ltictl registration invite`): the tool's
+/// `/register` with `?invitation=…`, to which the platform appends its parameters.
+async fn invitation_url(tool: &Tool) -> String {
+    let issued = lti_shared::app::invitations::issue(
+        tool.backend.store.as_ref(),
+        OffsetDateTime::now_utc(),
+        time::Duration::days(1),
+        None,
+    )
+    .await
+    .unwrap();
+    lti_shared::app::invitations::registration_url(
+        &lti_shared::domain::tool::ToolUrls::new(&Url::parse(&tool.origin).unwrap()),
+        &issued.token,
+    )
+    .to_string()
+}
+
 async fn stored_client(tool: &Tool) -> Vec<String> {
     tool.backend
         .store
@@ -166,7 +184,7 @@ async fn stored_client(tool: &Tool) -> Vec<String> {
 async fn browser_registration_in_platform_iframe_posts_close_to_the_parent() {
     let platform = RegistrationPlatform::start(TOKEN).await;
     let tool = start_tool().await;
-    let admin = platform.admin_page_url(&format!("{}/register", tool.origin), Opener::Iframe);
+    let admin = platform.admin_page_url(&invitation_url(&tool).await, Opener::Iframe);
     let browser = Browser::open(
         "browser_registration_in_platform_iframe_posts_close_to_the_parent",
         Profile::Default,
@@ -211,7 +229,7 @@ async fn browser_registration_in_platform_iframe_posts_close_to_the_parent() {
 async fn browser_registration_in_a_window_posts_close_to_the_opener() {
     let platform = RegistrationPlatform::start(TOKEN).await;
     let tool = start_tool().await;
-    let admin = platform.admin_page_url(&format!("{}/register", tool.origin), Opener::Window);
+    let admin = platform.admin_page_url(&invitation_url(&tool).await, Opener::Window);
     let browser = Browser::open(
         "browser_registration_in_a_window_posts_close_to_the_opener",
         Profile::Default,

@@ -20,12 +20,20 @@
 //! `ltictl serve --privacy`) shapes both the Canvas JSON and the claims a registration asks for,
 //! and the confirmation page says in words what personal data it means.
 //!
+//! Registration is by invitation ([`lti_shared::app::invitations`]): `GET /register` needs a
+//! live `invitation` in its query (the URL `ltictl registration invite` prints, which the LMS
+//! opens with its own parameters appended), checked before anything is fetched; the
+//! confirmation uses it up, atomically, so it registers one LMS once. Unless the operator
+//! opened registration to anyone ([`RegisterOptions::open_registration`], [`OPEN_VAR`] on
+//! Lambda, `ltictl serve --open-registration`).
+//!
 //! Every refusal is a page naming what the administrator can do; nothing is stored.
 
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 use lti_shared::adapters::registrar::Registrar;
+use lti_shared::app::invitations::{self, INVITATION_PARAM};
 use lti_shared::compose::ports::Ports;
 use lti_shared::domain::audit::{AuditAction, AuditEntry, ErasureCounts};
 use lti_shared::domain::clock::Clock;
@@ -50,6 +58,24 @@ use lti_shared::web::pages::{RegisterConfirm, RegisterDone, RegisterUpdate, rend
 /// empty: `anonymous`, the most private.
 pub const PRIVACY_VAR: &str = "LTI_PRIVACY_LEVEL";
 
+/// The environment variable that opens registration to anyone who can reach `/register`, with
+/// no invitation (`true`; the stack's `OpenRegistration` parameter). Unset, empty or `false`:
+/// by invitation only.
+pub const OPEN_VAR: &str = "LTI_OPEN_REGISTRATION";
+
+/// Whether `value` (the value of [`OPEN_VAR`]) opens registration: unset or empty is closed;
+/// anything else must be `true` or `false`.
+pub fn open_registration(value: Option<&str>) -> Result<bool, String> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(false),
+        Some(text) if text.eq_ignore_ascii_case("true") => Ok(true),
+        Some(text) if text.eq_ignore_ascii_case("false") => Ok(false),
+        Some(text) => Err(format!(
+            "{OPEN_VAR}={text:?} must be true or false (unset: registration by invitation only)"
+        )),
+    }
+}
+
 /// What the audit log names as the command of a registration update.
 pub const AUDIT_COMMAND: &str = "dynamic registration";
 
@@ -64,6 +90,10 @@ pub struct RegisterOptions {
     /// The tool's name, description and privacy level. The privacy level shapes both
     /// `/config/canvas.json` and the claims a dynamic registration asks for.
     pub profile: ToolProfile,
+    /// Accept registrations without an invitation (`LTI_OPEN_REGISTRATION=true`; `ltictl
+    /// serve --open-registration`). Anyone who can reach `/register` can then register a
+    /// platform: only for a tool behind a private network, or while an operator watches.
+    pub open_registration: bool,
 }
 
 /// The privacy level in `value` (the value of [`PRIVACY_VAR`]): unset or empty is the most
@@ -153,6 +183,20 @@ impl Register {
     /// Step 1: fetch and check the configuration, keep it, show the confirmation page.
     async fn start(&self, req: &Request, id: &str) -> Result<Response<Body>, RegistrationError> {
         let params = params(req);
+        // The invitation first: an uninvited request makes the tool fetch nothing and store
+        // nothing.
+        let invitation = if self.options.open_registration {
+            None
+        } else {
+            Some(
+                invitations::check(
+                    self.items.as_ref(),
+                    param(&params, INVITATION_PARAM),
+                    self.clock.now(),
+                )
+                .await?,
+            )
+        };
         let configuration_url = param(&params, "openid_configuration")
             .filter(|v| !v.is_empty())
             .ok_or(RegistrationError::MissingConfigurationUrl)?;
@@ -167,6 +211,7 @@ impl Register {
         let pending = PendingRegistration {
             platform: platform.clone(),
             token,
+            invitation,
         };
         self.items
             .put_item(
@@ -231,12 +276,37 @@ impl Register {
             .await?
             .ok_or(RegistrationError::UnknownPending)?;
         let pending = PendingRegistration::from_stored(&stored)?;
+        // Use the invitation up before the platform is asked: of two confirmations opened with
+        // one invitation, only one registers.
+        let used = match (&pending.invitation, self.options.open_registration) {
+            (Some(key), _) => Some((
+                key,
+                invitations::consume(self.items.as_ref(), key, self.clock.now()).await?,
+            )),
+            (None, true) => None,
+            // Opened while registration was open, confirmed after it was closed.
+            (None, false) => return Err(RegistrationError::InvitationRequired),
+        };
         let platform = &pending.platform;
         let body = registration_request(&self.tool, &self.options.profile, platform);
-        let client = self
+        let client = match self
             .registrar
             .register(platform, pending.token.as_ref(), &body)
-            .await?;
+            .await
+        {
+            Ok(client) => client,
+            Err(error) => {
+                // The LMS did not register the tool: the administrator may try again with the
+                // same invitation.
+                if let Some((key, invitation)) = used
+                    && let Err(store) =
+                        invitations::give_back(self.items.as_ref(), key, &invitation).await
+                {
+                    tracing::error!(request_id = id, %store, "could not give an invitation back");
+                }
+                return Err(error);
+            }
+        };
         if let Some(existing) = self
             .registry
             .platform(&platform.issuer, &client.client_id)

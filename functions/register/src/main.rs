@@ -11,7 +11,9 @@ use lti_shared::domain::tool::ToolUrls;
 use lti_shared::lti13::dynamic_registration::UrlPolicy;
 use lti_shared::lti13::lms_config::ToolProfile;
 use lti_shared::web::serve::{init_logging, serve};
-use register::{PRIVACY_VAR, Register, RegisterOptions, privacy_level};
+use register::{
+    OPEN_VAR, PRIVACY_VAR, Register, RegisterOptions, open_registration, privacy_level,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -19,6 +21,12 @@ async fn main() -> Result<(), lambda_http::Error> {
     // The operator's privacy level, read once like the rest of the configuration: a value
     // that names no level stops the function at cold start.
     let privacy = privacy_level(std::env::var(PRIVACY_VAR).ok().as_deref())?;
+    // Registration by invitation unless the operator opened it (a wrong value stops the
+    // function rather than opening it).
+    let open_registration = open_registration(std::env::var(OPEN_VAR).ok().as_deref())?;
+    if open_registration {
+        tracing::warn!("{OPEN_VAR}=true: anyone who can reach /register can register a platform");
+    }
     let aws = Aws::connect(Config::from_env()?).await;
     let store = aws.store()?;
     // On Lambda, platforms are reached over https only (loopback is the runtime API).
@@ -38,6 +46,7 @@ async fn main() -> Result<(), lambda_http::Error> {
                 privacy,
                 ..ToolProfile::default()
             },
+            open_registration,
         },
     );
     serve(Arc::new(handler), aws.config().origin.clone()).await

@@ -32,7 +32,24 @@ fn event(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> lambda_http::
     lambda_http::request::from_str(&json.to_string()).unwrap()
 }
 
+/// The handler with registration open to anyone: these tests are about what follows the
+/// invitation check (the invitation tests use [`setup_by_invitation`]).
 fn setup(dir: &std::path::Path) -> (Register, Arc<EmbeddedStore>) {
+    setup_with(
+        dir,
+        RegisterOptions {
+            open_registration: true,
+            ..RegisterOptions::default()
+        },
+    )
+}
+
+/// The handler as deployed by default: registration by invitation.
+fn setup_by_invitation(dir: &std::path::Path) -> (Register, Arc<EmbeddedStore>) {
+    setup_with(dir, RegisterOptions::default())
+}
+
+fn setup_with(dir: &std::path::Path, options: RegisterOptions) -> (Register, Arc<EmbeddedStore>) {
     let store = Arc::new(EmbeddedStore::open(dir).unwrap());
     let register = Register::new(
         store.clone(),
@@ -41,7 +58,7 @@ fn setup(dir: &std::path::Path) -> (Register, Arc<EmbeddedStore>) {
         Arc::new(FixedClock::new(NOW)),
         ToolUrls::new(&Url::parse(TOOL).unwrap()),
         Registrar::new(UrlPolicy::default()),
-        RegisterOptions::default(),
+        options,
     );
     (register, store)
 }
@@ -355,4 +372,83 @@ fn privacy_level_setting_defaults_to_anonymous_and_refuses_unknown_levels() {
     assert_eq!(privacy_level(Some("public")), Ok(PrivacyLevel::Public));
     let error = privacy_level(Some("names")).unwrap_err();
     assert!(error.contains("LTI_PRIVACY_LEVEL"), "{error}");
+}
+
+// Registration by invitation: refused with the exact reason before anything is fetched or
+// stored; the full flow (check, confirm, single use) is in tests/tests/dynamic_registration.rs.
+
+async fn nothing_pending(store: &EmbeddedStore) -> bool {
+    store
+        .live_items(ItemKind::PendingRegistration, NOW)
+        .await
+        .unwrap()
+        .is_empty()
+}
+
+#[tokio::test]
+async fn get_register_without_invitation_is_refused_and_nothing_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (register, store) = setup_by_invitation(dir.path());
+    // The configuration URL would be refused too (http on Lambda): the invitation is checked
+    // first, so the tool fetches nothing for an uninvited caller.
+    let response = register
+        .handle(event("get-register.json", |e| {
+            let query = "openid_configuration=http%3A%2F%2F127.0.0.1%3A9001%2Fnext";
+            e["rawQueryString"] = query.into();
+            e["queryStringParameters"] =
+                serde_json::json!({"openid_configuration": "http://127.0.0.1:9001/next"});
+        }))
+        .await;
+    assert_eq!(response.status(), 403);
+    let page = body(&response);
+    assert!(page.contains("INVITATION_REQUIRED"), "{page}");
+    assert!(page.contains("ltictl registration invite"), "{page}");
+    assert!(nothing_pending(&store).await);
+}
+
+#[tokio::test]
+async fn get_register_with_an_unknown_invitation_is_refused_and_with_a_live_one_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (register, store) = setup_by_invitation(dir.path());
+    let issued = lti_shared::app::invitations::issue(
+        store.as_ref(),
+        NOW,
+        time::Duration::days(1),
+        Some("moodle test"),
+    )
+    .await
+    .unwrap();
+    let request = |token: &str| {
+        let token = token.to_owned();
+        event("get-register.json", move |e| {
+            let query = format!(
+                "invitation={token}&openid_configuration=http%3A%2F%2F127.0.0.1%3A9001%2Fnext"
+            );
+            e["rawQueryString"] = query.into();
+            e["queryStringParameters"] = serde_json::json!({
+                "invitation": token,
+                "openid_configuration": "http://127.0.0.1:9001/next",
+            });
+        })
+    };
+    let wrong = format!("{}x", issued.token.expose());
+    let response = register.handle(request(&wrong)).await;
+    assert_eq!(response.status(), 403);
+    assert!(body(&response).contains("INVITATION_UNKNOWN"));
+    assert!(nothing_pending(&store).await);
+    // The live invitation passes the check; the http configuration URL is then refused, which
+    // shows the request got past the invitation.
+    let response = register.handle(request(issued.token.expose())).await;
+    assert_eq!(response.status(), 400);
+    assert!(body(&response).contains("UNUSABLE_PLATFORM_URL"));
+}
+
+#[test]
+fn open_registration_setting_defaults_to_closed_and_refuses_other_values() {
+    assert_eq!(register::open_registration(None), Ok(false));
+    assert_eq!(register::open_registration(Some("")), Ok(false));
+    assert_eq!(register::open_registration(Some("false")), Ok(false));
+    assert_eq!(register::open_registration(Some("TRUE")), Ok(true));
+    let error = register::open_registration(Some("yes")).unwrap_err();
+    assert!(error.contains("LTI_OPEN_REGISTRATION"), "{error}");
 }

@@ -8,6 +8,7 @@ use lti_shared::domain::ids::{ClientId, ConsumerKey, DeploymentId, IdError, Issu
 use lti_shared::domain::keys::{KeyError, KeySet, KeyStatus};
 use lti_shared::domain::model::{Consumer, PlatformOptions, Registration, Status};
 use lti_shared::domain::secret::ConsumerSecret;
+use lti_shared::domain::text::{escape_controls, strip_controls};
 use lti_shared::ports::StoreError;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -227,7 +228,26 @@ fn deployments(list: &[String]) -> Result<BTreeSet<DeploymentId>, CliError> {
         .collect()
 }
 
+/// A platform's name as stored: control characters and terminal escape sequences removed
+/// (see [`strip_controls`]); an empty result is no name.
+fn clean_name(name: Option<String>) -> Option<String> {
+    name.map(|n| strip_controls(&n).trim().to_owned())
+        .filter(|n| !n.is_empty())
+}
+
+/// Table cells as printed: any control character left in a stored value (a record written
+/// before names were cleaned) is shown escaped, so it cannot drive the operator's terminal.
+fn printable(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    rows.into_iter()
+        .map(|row| row.iter().map(|cell| escape_controls(cell)).collect())
+        .collect()
+}
+
 fn platform_rows(list: &[Registration]) -> Vec<Vec<String>> {
+    printable(platform_rows_raw(list))
+}
+
+fn platform_rows_raw(list: &[Registration]) -> Vec<Vec<String>> {
     list.iter()
         .map(|r| {
             vec![
@@ -344,7 +364,7 @@ pub(crate) async fn platform(
                 auth_url: endpoint(&auth_url, "--auth-url")?,
                 token_url: endpoint(&token_url, "--token-url")?,
                 jwks_url: endpoint(&jwks_url, "--jwks-url")?,
-                name,
+                name: clean_name(name),
                 status: Status::Active,
                 options: PlatformOptions {
                     clock_leeway_secs: clock_leeway,
@@ -417,7 +437,7 @@ pub(crate) async fn platform(
             registration.auth_url = auth_url.unwrap_or(registration.auth_url);
             registration.token_url = token_url.unwrap_or(registration.token_url);
             registration.jwks_url = jwks_url.unwrap_or(registration.jwks_url);
-            registration.name = name.or(registration.name);
+            registration.name = clean_name(name).or(registration.name);
             if let Some(status) = status {
                 registration.status = match status {
                     StatusArg::Active => Status::Active,
@@ -494,7 +514,7 @@ pub(crate) async fn platform(
             out.table(
                 &registration,
                 &["field", "value"],
-                platform_details(&registration),
+                printable(platform_details(&registration)),
             )
         }
         PlatformCommand::Remove {
@@ -559,7 +579,7 @@ pub(crate) async fn consumer(
             let secret = secret_from_stdin()?;
             let consumer = Consumer {
                 key: key.clone(),
-                name,
+                name: clean_name(name),
                 status: Status::Active,
                 created_at: OffsetDateTime::now_utc(),
             };
@@ -599,7 +619,11 @@ pub(crate) async fn consumer(
                     ]
                 })
                 .collect();
-            out.table(&list, &["key", "name", "status", "created"], rows)
+            out.table(
+                &list,
+                &["key", "name", "status", "created"],
+                printable(rows),
+            )
         }
         ConsumerCommand::Remove { key } => {
             let key = ConsumerKey::parse(key).map_err(usage)?;

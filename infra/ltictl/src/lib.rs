@@ -17,6 +17,7 @@ mod lifecycle_cmd;
 mod lms;
 mod outcomes_cmd;
 mod output;
+mod registration_cmd;
 pub mod serve;
 
 pub use error::CliError;
@@ -80,6 +81,9 @@ pub enum Command {
     /// Manage LTI 1.3 platform registrations.
     #[command(subcommand)]
     Platform(commands::PlatformCommand),
+    /// Invitations for LTI Dynamic Registration: create, list, revoke.
+    #[command(subcommand)]
+    Registration(registration_cmd::RegistrationCommand),
     /// Manage LTI 1.1 consumers.
     #[command(subcommand)]
     Consumer(commands::ConsumerCommand),
@@ -126,6 +130,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => serve::run_from_cli(backend, args).await,
         Command::Platform(command) => commands::platform(&backend, &out, command).await,
+        Command::Registration(command) => {
+            registration_cmd::registration(&backend, cli.backend.aws, &out, command).await
+        }
         Command::Consumer(command) => commands::consumer(&backend, &out, command).await,
         Command::Keys(command) => commands::keys(&backend, &out, command).await,
         Command::Outcomes(command) => outcomes_cmd::outcomes(&backend, &out, command).await,

@@ -22,7 +22,7 @@ use login::Login;
 use lti_shared::adapters::registrar::Registrar;
 use lti_shared::app::delivery::{Deliverer, DeliveryPolicy};
 use lti_shared::domain::clock::{Clock, SystemClock};
-use lti_shared::domain::tool::ToolUrls;
+use lti_shared::domain::tool::{REGISTER_PATH, ToolUrls};
 use lti_shared::lti13::dynamic_registration::UrlPolicy;
 use lti_shared::lti13::lms_config::{PrivacyLevel, ToolProfile};
 use lti_shared::web::error::{Surface, WebError, respond};
@@ -66,6 +66,16 @@ pub struct ServeArgs {
     /// the instructor views and the roster. Same as the stack's `LTI_PRIVACY_LEVEL`.
     #[arg(long, value_enum, env = "LTI_PRIVACY_LEVEL", default_value_t = PrivacyArg::Anonymous)]
     pub privacy: PrivacyArg,
+    /// Accept LTI Dynamic Registration from anyone who can reach /register, without an
+    /// invitation (`ltictl registration invite`). Risky: anyone who can reach this server can
+    /// then register a platform (and, with --auto-activate-registrations, launch as an
+    /// instructor). Same as the stack's `LTI_OPEN_REGISTRATION`.
+    #[arg(long)]
+    pub open_registration: bool,
+    /// Requests per minute one client address may send to /login and /register (which write
+    /// state for anyone); more are answered 429 with Retry-After. 0 turns the limit off.
+    #[arg(long, value_name = "PER_MINUTE", default_value_t = 30)]
+    pub rate_limit: u32,
 }
 
 /// How `serve` runs the handlers.
@@ -78,6 +88,76 @@ pub struct AppOptions {
     pub privacy: PrivacyLevel,
     /// Grade retry rules (tests shorten the backoff).
     pub policy: DeliveryPolicy,
+    /// Dynamic registration without an invitation (see [`ServeArgs::open_registration`]).
+    pub open_registration: bool,
+    /// Requests per minute one client address may send to `/login` and `/register` (the
+    /// endpoints that write state for anyone); `None`: no limit. `ltictl serve` sets it
+    /// from `--rate-limit` (30 by default).
+    pub rate_limit: Option<u32>,
+}
+
+/// A token bucket per client address: each address may send `per_minute` requests in a burst,
+/// and one more every `60 / per_minute` seconds after that. Buckets idle long enough to be
+/// full again are forgotten, so memory stays bounded by the addresses of the last minute.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_minute: u32,
+    buckets: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, Bucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: std::time::Instant,
+}
+
+impl RateLimiter {
+    /// At most `per_minute` requests per minute per address (at least 1).
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute: per_minute.max(1),
+            buckets: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// Takes one request of `client` at `now`: `Ok` when allowed, otherwise the whole seconds
+    /// to wait before the next one is (for `Retry-After`).
+    pub fn check(&self, client: std::net::IpAddr, now: std::time::Instant) -> Result<(), u64> {
+        let capacity = f64::from(self.per_minute);
+        let per_second = capacity / 60.0;
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if buckets.len() >= 10_000 {
+            buckets.retain(|_, b| {
+                b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * per_second < capacity
+            });
+        }
+        let bucket = buckets.entry(client).or_insert(Bucket {
+            tokens: capacity,
+            at: now,
+        });
+        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            let wait = ((1.0 - bucket.tokens) / per_second).ceil();
+            // A float of at most 60 / per_minute seconds: the cast cannot truncate.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Err((wait as u64).max(1))
+        }
+    }
+}
+
+/// Whether a request to `path` is one the rate limit counts: OIDC login initiation (which
+/// writes a login state) and dynamic registration (which fetches a platform document and
+/// writes a pending registration).
+fn writes_state(path: &str) -> bool {
+    matches!(route(path).map(|r| r.function), Some(Function::Login)) || path == REGISTER_PATH
 }
 
 /// How long `serve` keeps registrations in memory.
@@ -102,6 +182,7 @@ pub struct App {
     register: Register,
     deep_link: DeepLink,
     tool: ToolUrls,
+    limiter: Option<RateLimiter>,
 }
 
 impl App {
@@ -157,12 +238,14 @@ impl App {
                         privacy: options.privacy,
                         ..ToolProfile::default()
                     },
+                    open_registration: options.open_registration,
                 },
             ),
             launch: Launch::from_ports(&ports, tool.clone()),
             views: Views::from_ports(&ports, deliverer.clone(), ags, tool.clone()),
             outcomes: Outcomes::from_ports(&ports, deliverer, tool.clone()),
             tool,
+            limiter: options.rate_limit.map(RateLimiter::new),
         }
     }
 
@@ -211,6 +294,24 @@ impl App {
                 url: self.tool.canvas_config(),
             },
         ]
+    }
+
+    /// Routes one request from `client` to its handler, unless `client` is over the rate limit
+    /// on an endpoint that writes state: then 429 with `Retry-After`, through the edge.
+    pub async fn handle_from(
+        &self,
+        client: std::net::IpAddr,
+        req: lambda_http::Request,
+    ) -> http::Response<Body> {
+        if let Some(limiter) = &self.limiter
+            && writes_state(req.uri().path())
+            && let Err(seconds) = limiter.check(client, std::time::Instant::now())
+        {
+            let id = lti_shared::web::http::request_id(&req);
+            tracing::warn!(request_id = %id, %client, "rate limit reached");
+            return respond(&WebError::TooManyRequests(seconds), &id, Surface::Page);
+        }
+        self.handle(req).await
     }
 
     /// Routes one request to its handler.
@@ -320,14 +421,15 @@ fn to_hyper(response: http::Response<Body>) -> http::Response<Full<Bytes>> {
 /// Serves `app` on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, app: Arc<App>) -> std::io::Result<()> {
     loop {
-        let (stream, _) = listener.accept().await?;
+        let (stream, peer) = listener.accept().await?;
+        let client = peer.ip();
         let app = Arc::clone(&app);
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let app = Arc::clone(&app);
                 async move {
                     let response = match to_lambda(req).await {
-                        Ok(req) => app.handle(req).await,
+                        Ok(req) => app.handle_from(client, req).await,
                         Err(error) => {
                             error.into_response(&lti_shared::web::http::fresh_request_id())
                         }
@@ -369,6 +471,8 @@ pub(crate) async fn run_from_cli(backend: Backend, args: ServeArgs) -> Result<()
         auto_activate_registrations: args.auto_activate_registrations,
         privacy: args.privacy.into(),
         policy: DeliveryPolicy::default(),
+        open_registration: args.open_registration,
+        rate_limit: (args.rate_limit > 0).then_some(args.rate_limit),
     };
     let app = Arc::new(App::with_options(
         &backend,
@@ -387,6 +491,17 @@ pub(crate) async fn run_from_cli(backend: Backend, args: ServeArgs) -> Result<()
     for endpoint in app.endpoints() {
         println!("  {:<28} {}", endpoint.label, endpoint.url);
     }
+    if args.open_registration {
+        println!(
+            "Registration is OPEN: anyone who can reach {} can register a platform.",
+            app.tool.register()
+        );
+    } else {
+        println!(
+            "Dynamic registration is by invitation: `ltictl registration invite` prints a URL \
+             for an LMS administrator."
+        );
+    }
     println!("Press Ctrl-C to stop.");
     let _retries = spawn_retry_loop(app.deliverer(), RETRY_INTERVAL);
     let retention =
@@ -397,5 +512,40 @@ pub(crate) async fn run_from_cli(backend: Backend, args: ServeArgs) -> Result<()
             result.map_err(|e| CliError::Failure(format!("the server stopped: {e}")))
         }
         _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::time::{Duration, Instant};
+
+    const ONE: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1));
+    const TWO: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+
+    #[test]
+    fn rate_limiter_allows_the_burst_then_refuses_with_the_wait() {
+        let limiter = RateLimiter::new(30);
+        let start = Instant::now();
+        for n in 0..30 {
+            assert_eq!(limiter.check(ONE, start), Ok(()), "request {n}");
+        }
+        // One token comes back every 2 s.
+        assert_eq!(limiter.check(ONE, start), Err(2));
+        // Another address has its own bucket.
+        assert_eq!(limiter.check(TWO, start), Ok(()));
+        assert_eq!(limiter.check(ONE, start + Duration::from_secs(1)), Err(1));
+        assert_eq!(limiter.check(ONE, start + Duration::from_secs(2)), Ok(()));
+        assert_eq!(limiter.check(ONE, start + Duration::from_secs(2)), Err(2));
+    }
+
+    #[test]
+    fn writes_state_counts_login_and_register_only() {
+        assert!(writes_state("/login"));
+        assert!(writes_state("/register"));
+        assert!(!writes_state("/config/canvas.json"));
+        assert!(!writes_state("/launch"));
+        assert!(!writes_state("/jwks"));
     }
 }

@@ -147,6 +147,10 @@ async fn http_error(response: reqwest::Response, what: &'static str) -> AgsError
             .collect();
         (!text.trim().is_empty()).then_some(text)
     });
+    // The body is the platform's words: logged for the operator, never shown to users.
+    if let Some(body) = &detail {
+        tracing::warn!(status, what, body = %body, "the platform refused an AGS/NRPS call");
+    }
     AgsError::Http {
         what,
         status,

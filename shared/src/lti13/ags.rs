@@ -52,8 +52,11 @@ pub(crate) const CONTAINER_MEDIA_TYPE: &str = "application/vnd.ims.lis.v2.lineit
 /// Why a call to the platform failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AgsError {
-    /// The platform answered with an error status.
-    #[error("the platform answered HTTP {status} to {what}{}", detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    /// The platform answered with an error status. The message says what the status means
+    /// in plain words; the platform's own error body (`detail`) is logged where it arrives and
+    /// never shown, because learners (`GET /outcomes/{id}`) and staff (the views) see this
+    /// message and a platform's body is not the tool's to show.
+    #[error("the platform answered HTTP {status} to {what}{}", http_reason(*status))]
     Http {
         /// What was asked (e.g. "the score").
         what: &'static str,
@@ -61,7 +64,7 @@ pub enum AgsError {
         status: u16,
         /// The platform's `Retry-After`, when it sent one.
         retry_after: Option<Duration>,
-        /// The start of the platform's error body, when it sent one.
+        /// The start of the platform's error body, when it sent one (for the log only).
         detail: Option<String>,
     },
     /// The platform could not be reached (connection refused, DNS, TLS, timeout).
@@ -95,6 +98,24 @@ pub enum AgsError {
     /// The tool has no signing key.
     #[error("the tool has no current signing key; run `ltictl keys init`")]
     NoKey,
+}
+
+/// What an error status from a platform's AGS or NRPS endpoint means, in words an instructor
+/// can act on (AGS 2.0 §3.4, RFC 9110 §15).
+fn http_reason(status: u16) -> &'static str {
+    match status {
+        400 => ": it refused the request as invalid",
+        401 | 403 => {
+            ": it refused the tool's credentials; ask the LMS administrator to check the tool's \
+             registration (client id and key set URL)"
+        }
+        404 | 410 => ": it no longer has this grade column or course",
+        409 => ": it already had a score with this timestamp",
+        422 => ": it refused the grade; the learner may no longer be enrolled",
+        429 => ": it asked the tool to slow down; the grade will be sent again later",
+        500..=599 => ": the platform had an internal error; the grade will be sent again later",
+        _ => "",
+    }
 }
 
 impl AgsError {
@@ -327,6 +348,33 @@ mod tests {
     use super::*;
     use std::time::SystemTime;
     use time::macros::datetime;
+
+    #[test]
+    fn http_error_message_names_the_status_and_hides_the_platforms_body() {
+        let refused = AgsError::Http {
+            what: "the score",
+            status: 422,
+            retry_after: None,
+            detail: Some("<html>stack trace at db01.internal</html>".into()),
+        };
+        let shown = refused.to_string();
+        assert!(!shown.contains("db01.internal"), "{shown}");
+        assert_eq!(
+            shown,
+            "the platform answered HTTP 422 to the score: it refused the grade; the learner \
+             may no longer be enrolled"
+        );
+        let unknown = AgsError::Http {
+            what: "the score",
+            status: 418,
+            retry_after: None,
+            detail: None,
+        };
+        assert_eq!(
+            unknown.to_string(),
+            "the platform answered HTTP 418 to the score"
+        );
+    }
 
     #[test]
     fn scores_url_moodle_query_stays_after_the_path() {

@@ -31,6 +31,7 @@ use url::Url;
 
 use crate::domain::ids::{ClientId, DeploymentId, Issuer};
 use crate::domain::model::{PlatformOptions, Registration, Status};
+use crate::domain::text::strip_controls;
 use crate::domain::tool::ToolUrls;
 use crate::lti13::lms_config::{CUSTOM_PARAMETERS, ToolProfile, requested_scopes};
 use crate::ports::StoreError;
@@ -162,6 +163,19 @@ pub enum RegistrationError {
     /// The confirmation was not posted by the tool's own page.
     #[error("the confirmation was not posted from the tool's own page")]
     CrossSiteConfirmation,
+    /// Registration is by invitation, and the request carries none (no `invitation`
+    /// parameter).
+    #[error("registration is by invitation and the request carries none")]
+    InvitationRequired,
+    /// The invitation is not one the tool holds: revoked, mistyped, or never issued.
+    #[error("the invitation is unknown (revoked, mistyped or never issued)")]
+    InvitationUnknown,
+    /// The invitation has expired.
+    #[error("the invitation expired at {0}")]
+    InvitationExpired(OffsetDateTime),
+    /// The invitation was used by a confirmed registration already.
+    #[error("the invitation was used at {0}")]
+    InvitationUsed(OffsetDateTime),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -339,10 +353,14 @@ pub fn check_configuration(
     let issuer = Issuer::parse(issuer_text.as_str())
         .map_err(|e| RegistrationError::ConfigurationInvalid(format!("issuer: {e}")))?;
     let host = issuer_url.host_str().unwrap_or_default().to_owned();
+    // Platform-supplied text is stored and later printed in an operator's terminal: no
+    // control characters or escape sequences (see `domain::text`).
+    let product = strip_controls(&product);
     let display_name = platform
         .account_name
+        .map(|n| strip_controls(&n))
         .filter(|n| !n.trim().is_empty())
-        .map(|n| format!("{n} ({product})"))
+        .map(|n| format!("{} ({product})", n.trim()))
         .unwrap_or_else(|| format!("{product} at {host}"));
     Ok(PlatformConfiguration {
         issuer,
@@ -353,7 +371,7 @@ pub fn check_configuration(
         authorization_server: raw.authorization_server.filter(|s| !s.trim().is_empty()),
         scopes_supported: raw.scopes_supported,
         product_family_code: product,
-        version: platform.version,
+        version: platform.version.map(|v| strip_controls(&v)),
         display_name: display_name.chars().take(200).collect(),
     })
 }
@@ -496,7 +514,7 @@ pub fn registration_record(
         auth_url: platform.auth_url.clone(),
         token_url: platform.token_url.clone(),
         jwks_url: platform.jwks_url.clone(),
-        name: Some(platform.display_name.clone()),
+        name: Some(strip_controls(&platform.display_name)),
         status,
         options: PlatformOptions {
             token_audience,
@@ -513,6 +531,10 @@ pub struct PendingRegistration {
     pub platform: PlatformConfiguration,
     /// The registration token, when the platform gave one.
     pub token: Option<RegistrationToken>,
+    /// The store key of the invitation this registration was opened with (a SHA-256 hash,
+    /// never the invitation itself; see `app::invitations`), consumed when the administrator
+    /// confirms. `None` when the operator opened registration without invitations.
+    pub invitation: Option<String>,
 }
 
 /// The stored form of a [`PendingRegistration`]. It lives only in the store's short-lived
@@ -522,6 +544,8 @@ struct StoredPending {
     platform: PlatformConfiguration,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    invitation: Option<String>,
 }
 
 impl PendingRegistration {
@@ -530,6 +554,7 @@ impl PendingRegistration {
         serde_json::to_string(&StoredPending {
             platform: self.platform.clone(),
             token: self.token.as_ref().map(|t| t.expose().to_owned()),
+            invitation: self.invitation.clone(),
         })
         .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
@@ -541,6 +566,7 @@ impl PendingRegistration {
         Ok(Self {
             platform: stored.platform,
             token: stored.token.map(RegistrationToken::new),
+            invitation: stored.invitation,
         })
     }
 }
@@ -826,6 +852,7 @@ mod tests {
         let pending = PendingRegistration {
             platform: canvas_platform(),
             token: Some(RegistrationToken::new("reg-token-secret")),
+            invitation: Some("0123abcd".into()),
         };
         let stored = pending.to_stored().unwrap();
         assert_eq!(PendingRegistration::from_stored(&stored).unwrap(), pending);

@@ -80,7 +80,7 @@ pub fn updated_registration(
     after.auth_url = platform.auth_url.clone();
     after.token_url = platform.token_url.clone();
     after.jwks_url = platform.jwks_url.clone();
-    after.name = Some(platform.display_name.clone());
+    after.name = Some(crate::domain::text::strip_controls(&platform.display_name));
     if let Some(audience) = platform.token_audience() {
         after.options.token_audience = Some(audience);
     }

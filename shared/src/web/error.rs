@@ -194,6 +194,11 @@ pub enum WebError {
     /// The request did not come through the tool's public origin (CloudFront).
     #[error("the request did not come through the public origin")]
     NotPublicOrigin,
+    /// The client sent more requests that write state than the rate limit allows (`ltictl
+    /// serve`'s per-address limit on `/login` and `/register`); the value is how many seconds
+    /// to wait, sent as `Retry-After` (RFC 9110 §10.2.3).
+    #[error("too many requests from this client; retry after {0} s")]
+    TooManyRequests(u64),
 }
 
 impl WebError {
@@ -278,6 +283,14 @@ impl WebError {
                 heading: "Use the tool's public address",
                 advice: Cow::Borrowed(
                     "this address is internal to the tool; use the tool's public URL (the one your platform administrator registered) instead",
+                ),
+            },
+            WebError::TooManyRequests(_) => Refusal {
+                status: 429,
+                code: "too_many_requests",
+                heading: "Too many requests",
+                advice: Cow::Borrowed(
+                    "Too many requests came from your address in a short time. Wait a minute, then try again from your course or LMS.",
                 ),
             },
         }
@@ -548,6 +561,26 @@ fn registration_refusal(error: &RegistrationError) -> Refusal {
             403,
             "CROSS_SITE_CONFIRMATION",
             "The confirmation did not come from the tool's own page. Start the registration again from your LMS.",
+        ),
+        InvitationRequired => (
+            403,
+            "INVITATION_REQUIRED",
+            "This tool registers LMSs by invitation only. Ask the tool's operator for a registration URL (they create one with `ltictl registration invite`), paste that whole URL into your LMS's dynamic registration form, and start again.",
+        ),
+        InvitationUnknown => (
+            403,
+            "INVITATION_UNKNOWN",
+            "This registration invitation is not valid: it was revoked, mistyped, or never issued. Check that the whole URL was pasted, or ask the tool's operator for a new one (`ltictl registration invite`).",
+        ),
+        InvitationExpired(_) => (
+            403,
+            "INVITATION_EXPIRED",
+            "This registration invitation has expired. Ask the tool's operator for a new one (`ltictl registration invite`), then start again from your LMS.",
+        ),
+        InvitationUsed(_) => (
+            403,
+            "INVITATION_USED",
+            "This registration invitation was used already: each one registers one LMS once. Ask the tool's operator for a new one (`ltictl registration invite`) if you need to register again.",
         ),
         Store(_) => (
             503,
@@ -836,7 +869,7 @@ pub fn respond(error: &WebError, request_id: &str, surface: Surface) -> Response
     } else {
         tracing::info!(request_id, code = refusal.code, detail = %error, "request refused");
     }
-    match surface {
+    let mut response = match surface {
         Surface::Page => error_page(
             refusal.status,
             refusal.heading,
@@ -845,7 +878,13 @@ pub fn respond(error: &WebError, request_id: &str, surface: Surface) -> Response
             request_id,
         ),
         Surface::Json => json_refusal(error, &refusal, request_id),
+    };
+    if let WebError::TooManyRequests(seconds) = error {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(*seconds));
     }
+    response
 }
 
 /// The JSON body of a refusal: `{error, field?, message, request_id}`, with
@@ -915,6 +954,7 @@ fn public_message(error: &WebError, refusal: &Refusal) -> Cow<'static, str> {
         | WebError::Submit(SubmitError::Store(_))
         | WebError::NotFound
         | WebError::NotPublicOrigin
+        | WebError::TooManyRequests(_)
         | WebError::Page(_) => refusal.advice.clone(),
     }
 }
@@ -946,7 +986,8 @@ fn field(error: &WebError) -> Option<&'static str> {
         | WebError::Page(_)
         | WebError::MethodNotAllowed(_)
         | WebError::NotFound
-        | WebError::NotPublicOrigin => None,
+        | WebError::NotPublicOrigin
+        | WebError::TooManyRequests(_) => None,
     }
 }
 
@@ -1053,5 +1094,44 @@ mod tests {
         };
         assert!(!text.contains("lti-prod"), "{text}");
         assert!(text.contains("r-2"));
+    }
+
+    #[test]
+    fn respond_too_many_requests_is_429_with_retry_after_on_both_surfaces() {
+        for surface in [Surface::Page, Surface::Json] {
+            let response = respond(&WebError::TooManyRequests(7), "r-3", surface);
+            assert_eq!(response.status(), 429);
+            assert_eq!(response.headers()[http::header::RETRY_AFTER], "7");
+        }
+        let other = respond(&WebError::NotFound, "r-4", Surface::Json);
+        assert!(other.headers().get(http::header::RETRY_AFTER).is_none());
+    }
+
+    #[test]
+    fn refusal_invitation_reasons_each_have_their_code() {
+        let at = time::OffsetDateTime::UNIX_EPOCH;
+        let code = |error| WebError::Registration(error).refusal().code;
+        assert_eq!(
+            code(RegistrationError::InvitationRequired),
+            "INVITATION_REQUIRED"
+        );
+        assert_eq!(
+            code(RegistrationError::InvitationUnknown),
+            "INVITATION_UNKNOWN"
+        );
+        assert_eq!(
+            code(RegistrationError::InvitationExpired(at)),
+            "INVITATION_EXPIRED"
+        );
+        assert_eq!(
+            code(RegistrationError::InvitationUsed(at)),
+            "INVITATION_USED"
+        );
+        assert_eq!(
+            WebError::Registration(RegistrationError::InvitationRequired)
+                .refusal()
+                .status,
+            403
+        );
     }
 }

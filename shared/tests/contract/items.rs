@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use lti_shared::ports::{Created, ItemKind, NewItem};
+use lti_shared::ports::{Created, ItemKind, LiveItem, NewItem};
 use time::Duration;
 
 use crate::support::{StoreFixture, base_now};
@@ -35,6 +35,8 @@ store_contracts!(
     create_if_absent_and_remove_live_key_changes_nothing,
     create_if_absent_and_remove_missing_other_item_still_creates,
     create_if_absent_and_remove_sixteen_concurrent_callers_exactly_one_created,
+    live_items_lists_one_kinds_live_items_by_key,
+    invitations_issue_check_consume_once_and_revoke,
 );
 
 const ALL_KINDS: [ItemKind; 9] = [
@@ -978,4 +980,127 @@ async fn create_if_absent_and_remove_sixteen_concurrent_callers_exactly_one_crea
         }
     }
     assert_eq!(created, 1);
+}
+
+async fn live_items_lists_one_kinds_live_items_by_key(fx: &StoreFixture) {
+    let store = fx.store();
+    let now = base_now();
+    let kind = ItemKind::RegistrationInvitation;
+    let later = now + Duration::milliseconds(1500);
+    store.put_item(kind, "b#2", "v-b", later).await.unwrap();
+    store
+        .put_item(kind, "a|1 ü", "v-a", now + Duration::hours(1))
+        .await
+        .unwrap();
+    store.put_item(kind, "expired", "v-x", now).await.unwrap();
+    store
+        .put_item(ItemKind::PendingRegistration, "other-kind", "v-o", later)
+        .await
+        .unwrap();
+    let listed = store.live_items(kind, now).await.unwrap();
+    assert_eq!(
+        listed,
+        vec![
+            LiveItem {
+                key: "a|1 ü".into(),
+                value: "v-a".into(),
+                expires_at: now + Duration::hours(1),
+            },
+            LiveItem {
+                key: "b#2".into(),
+                value: "v-b".into(),
+                expires_at: later,
+            },
+        ]
+    );
+    let after = store.live_items(kind, later).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert!(
+        store
+            .live_items(ItemKind::Roster, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn invitations_issue_check_consume_once_and_revoke(fx: &StoreFixture) {
+    use lti_shared::app::invitations;
+    use lti_shared::lti13::dynamic_registration::RegistrationError;
+    let store = fx.shared();
+    let items = store.as_ref();
+    let now = base_now();
+    let issued = invitations::issue(items, now, Duration::days(1), Some("for \u{1b}[2Jmoodle"))
+        .await
+        .unwrap();
+    assert_eq!(issued.token.expose().len(), 43);
+    assert_eq!(issued.invitation.note.as_deref(), Some("for moodle"));
+    // Only the hash is stored.
+    let listed = store
+        .live_items(ItemKind::RegistrationInvitation, now)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(!listed[0].value.contains(issued.token.expose()));
+    assert_eq!(listed[0].key, invitations::key_of(&issued.token));
+    let key = invitations::check(items, Some(issued.token.expose()), now)
+        .await
+        .unwrap();
+    // Checking twice does not use it.
+    assert_eq!(
+        invitations::check(items, Some(issued.token.expose()), now)
+            .await
+            .unwrap(),
+        key
+    );
+    let used = invitations::consume(items, &key, now).await.unwrap();
+    assert_eq!(used.id, issued.invitation.id);
+    assert!(matches!(
+        invitations::consume(items, &key, now).await,
+        Err(RegistrationError::InvitationUsed(_))
+    ));
+    assert!(matches!(
+        invitations::check(items, Some(issued.token.expose()), now).await,
+        Err(RegistrationError::InvitationUsed(_))
+    ));
+    assert!(invitations::live(items, now).await.unwrap().is_empty());
+    // Sixteen confirmations with one live invitation: exactly one uses it.
+    let second = invitations::issue(items, now, Duration::days(1), None)
+        .await
+        .unwrap();
+    let key = invitations::key_of(&second.token);
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let store = Arc::clone(&store);
+        let key = key.clone();
+        tasks.push(tokio::spawn(async move {
+            invitations::consume(store.as_ref(), &key, now)
+                .await
+                .is_ok()
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        winners += usize::from(task.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+    // Revoked: unknown from then on.
+    let third = invitations::issue(items, now, Duration::days(1), None)
+        .await
+        .unwrap();
+    assert_eq!(invitations::live(items, now).await.unwrap().len(), 1);
+    let revoked = invitations::revoke(items, &third.invitation.id[..8], now)
+        .await
+        .unwrap();
+    assert_eq!(revoked.map(|i| i.id), Some(third.invitation.id.clone()));
+    assert!(matches!(
+        invitations::check(items, Some(third.token.expose()), now).await,
+        Err(RegistrationError::InvitationUnknown)
+    ));
+    assert!(
+        invitations::revoke(items, &third.invitation.id, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

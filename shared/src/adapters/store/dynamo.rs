@@ -74,15 +74,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use crate::adapters::store::{sort_attempts, sort_registrations, unix_millis};
+use crate::adapters::store::{from_unix_millis, sort_attempts, sort_registrations, unix_millis};
 use crate::domain::ids::{ClientId, ConsumerKey, ContextId, Issuer, ResourceLinkId, UserId};
 use crate::domain::model::{
     Attempt, AttemptKey, Consumer, Context, PlatformScope, Registration, ResourceLink, User,
 };
 use crate::domain::record_key::{key_part, scope_key};
 use crate::ports::{
-    ConsumerRegistry, Created, ExpiringItems, ItemKind, LaunchRecords, NewItem, PlatformRegistry,
-    StoreError,
+    ConsumerRegistry, Created, ExpiringItems, ItemKind, LaunchRecords, LiveItem, NewItem,
+    PlatformRegistry, StoreError,
 };
 
 mod lifecycle;
@@ -851,5 +851,60 @@ impl ExpiringItems for DynamoStore {
             .await
             .map_err(|e| self.unavailable(e))?;
         Ok(())
+    }
+
+    async fn live_items(
+        &self,
+        kind: ItemKind,
+        now: OffsetDateTime,
+    ) -> Result<Vec<LiveItem>, StoreError> {
+        // An operator's listing: a scan of the table for this kind's keys (items have no index).
+        let prefix = format!("ITEM#{}#", kind.as_str());
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .filter_expression("begins_with(#pk, :prefix) AND #exp > :now")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#exp", EXPIRES_MS)
+                .expression_attribute_values(":prefix", s(prefix.clone()))
+                .expression_attribute_values(":now", n(unix_millis(now)))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.unavailable(e))?;
+            for item in output.items.unwrap_or_default() {
+                let encoded = item
+                    .get(PK)
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|pk| pk.strip_prefix(&prefix))
+                    .map(ToOwned::to_owned);
+                let (Some(encoded), Some(expires_ms)) = (encoded, expiry_of(&item)) else {
+                    continue;
+                };
+                let key = percent_encoding::percent_decode_str(&encoded)
+                    .decode_utf8()
+                    .map_err(|e| StoreError::Corrupt(format!("item key {encoded}: {e}")))?
+                    .into_owned();
+                let Some(value) = live_value(item, now) else {
+                    continue;
+                };
+                out.push(LiveItem {
+                    key,
+                    value,
+                    expires_at: from_unix_millis(expires_ms)?,
+                });
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
     }
 }

@@ -19,15 +19,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use crate::adapters::store::{sort_attempts, sort_registrations, unix_millis};
+use crate::adapters::store::{from_unix_millis, sort_attempts, sort_registrations, unix_millis};
 use crate::domain::ids::{ClientId, ConsumerKey, ContextId, Issuer, ResourceLinkId, UserId};
 use crate::domain::model::{
     Attempt, AttemptKey, Consumer, Context, PlatformScope, Registration, ResourceLink, User,
 };
 use crate::domain::record_key::scope_key;
 use crate::ports::{
-    ConsumerRegistry, Created, ExpiringItems, ItemKind, LaunchRecords, NewItem, PlatformRegistry,
-    StoreError,
+    ConsumerRegistry, Created, ExpiringItems, ItemKind, LaunchRecords, LiveItem, NewItem,
+    PlatformRegistry, StoreError,
 };
 
 mod catalog;
@@ -665,6 +665,42 @@ impl ExpiringItems for EmbeddedStore {
             )
             .map(drop)
             .map_err(fail)
+        })
+        .await
+    }
+
+    async fn live_items(
+        &self,
+        kind: ItemKind,
+        now: OffsetDateTime,
+    ) -> Result<Vec<LiveItem>, StoreError> {
+        let fail = self.sql_error();
+        self.run(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT item_key, value, expires_ms FROM items
+                     WHERE kind = ?1 AND expires_ms > ?2 ORDER BY item_key",
+                )
+                .map_err(&fail)?;
+            let rows = stmt
+                .query_map(params![kind.as_str(), unix_millis(now)], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, i64>(2)?,
+                    ))
+                })
+                .map_err(&fail)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (key, value, expires_ms) = row.map_err(&fail)?;
+                out.push(LiveItem {
+                    key,
+                    value,
+                    expires_at: from_unix_millis(expires_ms)?,
+                });
+            }
+            Ok(out)
         })
         .await
     }

@@ -17,6 +17,14 @@ pub(crate) fn unix_millis(at: time::OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
+/// The instant `millis` milliseconds after the Unix epoch (the inverse of [`unix_millis`]).
+pub(crate) fn from_unix_millis(
+    millis: i64,
+) -> Result<time::OffsetDateTime, crate::ports::StoreError> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .map_err(|e| crate::ports::StoreError::Corrupt(format!("expiry {millis}: {e}")))
+}
+
 /// Orders registrations by issuer, then client id.
 pub(crate) fn sort_registrations(list: &mut [Registration]) {
     list.sort_by(|a, b| (&a.issuer, &a.client_id).cmp(&(&b.issuer, &b.client_id)));
