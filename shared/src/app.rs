@@ -5,5 +5,6 @@
 pub mod delivery;
 pub mod export;
 pub mod lifecycle;
+pub mod migrate;
 pub mod record;
 pub mod views;
