@@ -6,5 +6,6 @@ pub mod delivery;
 pub mod export;
 pub mod invitations;
 pub mod lifecycle;
+pub mod migrate;
 pub mod record;
 pub mod views;

@@ -442,6 +442,22 @@ pub trait DataLifecycle: Send + Sync {
         cutoff: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<Attempt>, StoreError>;
+    /// LTI 1.3 users whose scope names no deployment (written before records were scoped
+    /// per deployment), up to `limit`, in no particular order: what
+    /// [`crate::app::migrate`] moves. A scan on DynamoDB; operators only.
+    async fn users_without_deployment(&self, limit: usize) -> Result<Vec<User>, StoreError>;
+    /// LTI 1.3 contexts whose scope names no deployment, like
+    /// [`users_without_deployment`](Self::users_without_deployment).
+    async fn contexts_without_deployment(&self, limit: usize) -> Result<Vec<Context>, StoreError>;
+    /// LTI 1.3 resource links whose scope names no deployment, like
+    /// [`users_without_deployment`](Self::users_without_deployment).
+    async fn resource_links_without_deployment(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<ResourceLink>, StoreError>;
+    /// LTI 1.3 attempts whose scope names no deployment, like
+    /// [`users_without_deployment`](Self::users_without_deployment).
+    async fn attempts_without_deployment(&self, limit: usize) -> Result<Vec<Attempt>, StoreError>;
     /// User records last written strictly before `cutoff`, up to `limit`, in no particular
     /// order (a scan on DynamoDB, like
     /// [`attempts_inactive_since`](Self::attempts_inactive_since)).

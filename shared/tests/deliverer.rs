@@ -251,10 +251,11 @@ struct Rig {
 }
 
 fn scope13() -> PlatformScope {
-    PlatformScope::Lti13 {
-        issuer: Issuer::parse(ISSUER).unwrap(),
-        client_id: ClientId::parse(CLIENT).unwrap(),
-    }
+    PlatformScope::lti13(
+        Issuer::parse(ISSUER).unwrap(),
+        ClientId::parse(CLIENT).unwrap(),
+        lti_shared::domain::ids::DeploymentId::parse("dep-1").unwrap(),
+    )
 }
 
 fn scope11() -> PlatformScope {

@@ -26,6 +26,9 @@ use crate::tool::{RunningTool, ToolOptions};
 /// The client id the tool is registered under on the AGS platform.
 pub const CLIENT_ID: &str = "grades-client";
 
+/// The deployment the tool is registered for on the AGS platform (records are scoped by it).
+pub const DEPLOYMENT_ID: &str = "deployment-1";
+
 /// A policy that retries quickly (tests and the benchmark).
 pub fn fast_policy() -> lti_shared::app::delivery::DeliveryPolicy {
     lti_shared::app::delivery::DeliveryPolicy {
@@ -50,10 +53,11 @@ pub struct GradeRig {
 
 /// The LTI 1.3 scope of the rig's platform on the tool's side.
 pub fn scope(ags: &AgsPlatform) -> PlatformScope {
-    PlatformScope::Lti13 {
-        issuer: Issuer::parse(ags.issuer()).unwrap(),
-        client_id: ClientId::parse(CLIENT_ID).unwrap(),
-    }
+    PlatformScope::lti13(
+        Issuer::parse(ags.issuer()).unwrap(),
+        ClientId::parse(CLIENT_ID).unwrap(),
+        DeploymentId::parse(DEPLOYMENT_ID).unwrap(),
+    )
 }
 
 impl GradeRig {
@@ -79,7 +83,7 @@ impl GradeRig {
         let registration = Registration {
             issuer: Issuer::parse(ags.issuer()).unwrap(),
             client_id: ClientId::parse(CLIENT_ID).unwrap(),
-            deployment_ids: [DeploymentId::parse("deployment-1").unwrap()].into(),
+            deployment_ids: [DeploymentId::parse(DEPLOYMENT_ID).unwrap()].into(),
             auth_url: url(&format!("{}/auth", ags.base_url())),
             token_url: url(&ags.token_url()),
             jwks_url: url(&format!("{}/jwks", ags.base_url())),
@@ -186,7 +190,7 @@ pub async fn seed_attempt(
             exp: (now + SESSION_LIFETIME).unix_timestamp(),
             jti: uuid::Uuid::new_v4().to_string(),
             platform: scope.clone(),
-            deployment_id: None,
+            deployment_id: scope.deployment_id().cloned(),
             user_id: Some(key.user_id),
             resource_link_id: link_id,
             context_id: None,

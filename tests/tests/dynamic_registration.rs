@@ -602,10 +602,10 @@ async fn reregistration_adds_the_new_deployment_after_the_changes_are_confirmed(
     assert_eq!(audit[0].action, AuditAction::RegistrationUpdate);
     assert_eq!(
         audit[0].scope,
-        Some(PlatformScope::Lti13 {
-            issuer: before.issuer.clone(),
-            client_id: before.client_id.clone(),
-        })
+        Some(PlatformScope::registration(
+            before.issuer.clone(),
+            before.client_id.clone(),
+        ))
     );
     assert_eq!(audit[0].changes, ["deployment deployment-2 added"]);
     assert_eq!(audit[0].subject, None);

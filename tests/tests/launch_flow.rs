@@ -174,10 +174,14 @@ impl Rig {
     }
 
     fn scope(&self) -> PlatformScope {
-        PlatformScope::Lti13 {
-            issuer: Issuer::parse(self.platform.issuer()).unwrap(),
-            client_id: ClientId::parse(self.platform.client_id()).unwrap(),
-        }
+        PlatformScope::lti13(
+            Issuer::parse(self.platform.issuer()).unwrap(),
+            ClientId::parse(self.platform.client_id()).unwrap(),
+            lti_shared::domain::ids::DeploymentId::parse(
+                lti_tests::platform::DEFAULT_DEPLOYMENT_ID,
+            )
+            .unwrap(),
+        )
     }
 
     /// Asserts that the store holds no user, resource link or attempt for `sub` on `link`.

@@ -83,10 +83,12 @@ fn migrating_launch(secret: &'static str) -> LaunchSpec {
 
 fn scope13(rig: &Rig) -> PlatformScope {
     let registration = rig.platform.registration(rig.platform.client_id());
-    PlatformScope::Lti13 {
-        issuer: registration.issuer,
-        client_id: registration.client_id,
-    }
+    PlatformScope::lti13(
+        registration.issuer,
+        registration.client_id,
+        lti_shared::domain::ids::DeploymentId::parse(lti_tests::platform::DEFAULT_DEPLOYMENT_ID)
+            .unwrap(),
+    )
 }
 
 #[tokio::test]

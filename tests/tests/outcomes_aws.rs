@@ -152,10 +152,11 @@ async fn aws() -> Aws {
 }
 
 fn scope(ags: &AgsPlatform) -> PlatformScope {
-    PlatformScope::Lti13 {
-        issuer: Issuer::parse(ags.issuer()).unwrap(),
-        client_id: ClientId::parse(CLIENT_ID).unwrap(),
-    }
+    PlatformScope::lti13(
+        Issuer::parse(ags.issuer()).unwrap(),
+        ClientId::parse(CLIENT_ID).unwrap(),
+        DeploymentId::parse("d").unwrap(),
+    )
 }
 
 impl Aws {
@@ -231,8 +232,8 @@ impl Aws {
                 iat: now.unix_timestamp(),
                 exp: (now + SESSION_LIFETIME).unix_timestamp(),
                 jti: "j".into(),
+                deployment_id: key.scope.deployment_id().cloned(),
                 platform: key.scope,
-                deployment_id: None,
                 user_id: Some(key.user_id),
                 resource_link_id: key.resource_link_id,
                 context_id: None,

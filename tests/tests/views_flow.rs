@@ -163,9 +163,7 @@ impl Course {
                 exp: now.unix_timestamp() + exp,
                 jti: uuid::Uuid::new_v4().to_string(),
                 platform: self.scope(),
-                deployment_id: Some(
-                    lti_shared::domain::ids::DeploymentId::parse("deployment-1").unwrap(),
-                ),
+                deployment_id: self.scope().deployment_id().cloned(),
                 user_id: Some(UserId::parse(user).unwrap()),
                 resource_link_id: ResourceLinkId::parse(link).unwrap(),
                 context_id: Some(ContextId::parse(context).unwrap()),

@@ -46,10 +46,11 @@ struct Rig {
 }
 
 fn scope13() -> PlatformScope {
-    PlatformScope::Lti13 {
-        issuer: Issuer::parse("https://platform.example").unwrap(),
-        client_id: ClientId::parse("client-1").unwrap(),
-    }
+    PlatformScope::lti13(
+        Issuer::parse("https://platform.example").unwrap(),
+        ClientId::parse("client-1").unwrap(),
+        DeploymentId::parse("d").unwrap(),
+    )
 }
 
 fn key(scope: &PlatformScope, user: &str, attempt: &str) -> AttemptKey {

@@ -457,10 +457,10 @@ impl Register {
             now,
             AuditAction::RegistrationUpdate,
             AUDIT_COMMAND,
-            Some(PlatformScope::Lti13 {
-                issuer: issuer.clone(),
-                client_id: client_id.clone(),
-            }),
+            Some(PlatformScope::registration(
+                issuer.clone(),
+                client_id.clone(),
+            )),
             None,
             ErasureCounts::default(),
         );

@@ -244,10 +244,10 @@ async fn post_register_update_confirmed_writes_the_update_and_its_audit_entry_on
     assert_eq!(entry.command, "dynamic registration");
     assert_eq!(
         entry.scope,
-        Some(PlatformScope::Lti13 {
-            issuer: pending.before.issuer.clone(),
-            client_id: pending.before.client_id.clone(),
-        })
+        Some(PlatformScope::registration(
+            pending.before.issuer.clone(),
+            pending.before.client_id.clone(),
+        ))
     );
     assert_eq!(entry.subject, None);
     assert_eq!(entry.changes, ["deployment dep-2 added"]);

@@ -173,7 +173,9 @@ impl Views {
             Ok(claims) => claims,
             Err(Some(error)) => {
                 let refusal = match error {
-                    SessionError::Expired => PageRefusal::ViewsSessionExpired,
+                    SessionError::Expired | SessionError::NoDeployment => {
+                        PageRefusal::ViewsSessionExpired
+                    }
                     other => PageRefusal::ViewsSessionInvalid(other.to_string()),
                 };
                 return page(refusal, &id);
@@ -486,7 +488,9 @@ impl Views {
             Err(error) => return unavailable(id, &error),
         };
         let role_map = match &claims.platform {
-            lti_shared::domain::model::PlatformScope::Lti13 { issuer, client_id } => self
+            lti_shared::domain::model::PlatformScope::Lti13 {
+                issuer, client_id, ..
+            } => self
                 .registry
                 .platform(issuer, client_id)
                 .await
@@ -540,8 +544,9 @@ impl Views {
     }
 
     async fn fetch_roster(&self, claims: &SessionClaims, url: &str) -> Result<Vec<Member>, String> {
-        let lti_shared::domain::model::PlatformScope::Lti13 { issuer, client_id } =
-            &claims.platform
+        let lti_shared::domain::model::PlatformScope::Lti13 {
+            issuer, client_id, ..
+        } = &claims.platform
         else {
             return Err("LTI 1.1 launches carry no roster service".into());
         };

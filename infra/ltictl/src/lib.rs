@@ -15,6 +15,7 @@ mod commands;
 pub mod error;
 mod lifecycle_cmd;
 mod lms;
+mod migrate_cmd;
 mod outcomes_cmd;
 mod output;
 mod registration_cmd;
@@ -117,6 +118,9 @@ pub enum Command {
     /// Show the audit log of erasures and purges.
     #[command(subcommand)]
     Audit(lifecycle_cmd::AuditCommand),
+    /// Move stored records to a newer key layout (after an upgrade).
+    #[command(subcommand)]
+    Migrate(migrate_cmd::MigrateCommand),
 }
 
 /// Runs a parsed command line.
@@ -144,5 +148,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Attempts(command) => lifecycle_cmd::attempts(&backend, &out, command).await,
         Command::Retention(command) => lifecycle_cmd::retention_cmd(&backend, &out, command).await,
         Command::Audit(command) => lifecycle_cmd::audit(&backend, &out, command).await,
+        Command::Migrate(command) => migrate_cmd::migrate(&backend, &out, command).await,
     }
 }

@@ -131,9 +131,16 @@ fn context_id(text: &str) -> Result<ContextId, CliError> {
 
 fn platform_hint(scope: &PlatformScope) -> String {
     match scope {
-        PlatformScope::Lti13 { issuer, client_id } => {
-            format!("platform {issuer} with client id {client_id}")
-        }
+        PlatformScope::Lti13 {
+            issuer,
+            client_id,
+            deployment_id,
+        } => match deployment_id {
+            Some(deployment) => {
+                format!("platform {issuer} with client id {client_id}, deployment {deployment}")
+            }
+            None => format!("platform {issuer} with client id {client_id}"),
+        },
         PlatformScope::Lti11 { consumer_key } => format!("LTI 1.1 consumer {consumer_key}"),
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use clap::{Args, Subcommand, ValueEnum};
 use lti_shared::app::delivery::DeliveryPolicy;
 use lti_shared::domain::clock::SystemClock;
-use lti_shared::domain::ids::{ClientId, ConsumerKey, DeliveryId, ResourceLinkId};
+use lti_shared::domain::ids::{ClientId, ConsumerKey, DeliveryId, DeploymentId, ResourceLinkId};
 use lti_shared::domain::model::{PassbackPolicy, PlatformScope};
 use lti_shared::domain::outbox::{Delivery, DeliveryStatus, DeliveryTarget};
 
@@ -75,6 +75,11 @@ pub struct ScopeArgs {
     /// The LTI 1.3 client id (with --issuer).
     #[arg(long, requires = "issuer")]
     pub client_id: Option<String>,
+    /// The LTI 1.3 deployment id (with --issuer): context and resource link ids are unique
+    /// only within a deployment, so every record is kept per deployment
+    /// (`ltictl platform show` lists a registration's deployments).
+    #[arg(long, requires = "issuer")]
+    pub deployment_id: Option<String>,
     /// The LTI 1.1 consumer key.
     #[arg(long)]
     pub consumer_key: Option<String>,
@@ -82,17 +87,27 @@ pub struct ScopeArgs {
 
 impl ScopeArgs {
     pub(crate) fn scope(&self) -> Result<PlatformScope, CliError> {
-        match (&self.issuer, &self.client_id, &self.consumer_key) {
-            (Some(iss), Some(client), None) => Ok(PlatformScope::Lti13 {
-                issuer: issuer(iss)?,
-                client_id: ClientId::parse(client.clone()).map_err(usage)?,
-            }),
-            (None, None, Some(key)) => Ok(PlatformScope::Lti11 {
+        match (
+            &self.issuer,
+            &self.client_id,
+            &self.deployment_id,
+            &self.consumer_key,
+        ) {
+            (Some(iss), Some(client), Some(deployment), None) => Ok(PlatformScope::lti13(
+                issuer(iss)?,
+                ClientId::parse(client.clone()).map_err(usage)?,
+                DeploymentId::parse(deployment.clone()).map_err(usage)?,
+            )),
+            (Some(_), Some(_), None, None) => Err(CliError::Usage(
+                "name the deployment with --deployment-id: LTI 1.3 records are kept per                  deployment (`ltictl platform show` lists the registration's deployments)"
+                    .into(),
+            )),
+            (None, None, None, Some(key)) => Ok(PlatformScope::Lti11 {
                 consumer_key: ConsumerKey::parse(key.clone()).map_err(usage)?,
             }),
             _ => Err(CliError::Usage(
-                "name the platform with --issuer and --client-id (LTI 1.3) or --consumer-key \
-                 (LTI 1.1)"
+                "name the platform with --issuer, --client-id and --deployment-id (LTI 1.3) or \
+                 --consumer-key (LTI 1.1)"
                     .into(),
             )),
         }

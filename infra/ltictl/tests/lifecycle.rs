@@ -55,10 +55,11 @@ where
 }
 
 fn scope() -> PlatformScope {
-    PlatformScope::Lti13 {
-        issuer: Issuer::parse(ISSUER).unwrap(),
-        client_id: ClientId::parse("client-1").unwrap(),
-    }
+    PlatformScope::lti13(
+        Issuer::parse(ISSUER).unwrap(),
+        ClientId::parse("client-1").unwrap(),
+        lti_shared::domain::ids::DeploymentId::parse("dep-1").unwrap(),
+    )
 }
 
 fn lti11() -> PlatformScope {
@@ -68,7 +69,14 @@ fn lti11() -> PlatformScope {
 }
 
 /// The platform arguments of [`scope`].
-const PLATFORM: [&str; 4] = ["--issuer", ISSUER, "--client-id", "client-1"];
+const PLATFORM: [&str; 6] = [
+    "--issuer",
+    ISSUER,
+    "--client-id",
+    "client-1",
+    "--deployment-id",
+    "dep-1",
+];
 
 /// Writes what a launch of `user` (named `name`) on `link` in `context` at `at` writes, and,
 /// with `given`, a score and its pending grade delivery.
@@ -226,8 +234,37 @@ fn user_export_and_erase(target: &Target) {
         ISSUER,
         "--client-id",
         "client-2",
+        "--deployment-id",
+        "dep-1",
     ]);
     assert_fails(&wrong_platform, 1, "no data held for user ana");
+    // The same registration, another deployment: ana's records are dep-1's only.
+    let wrong_deployment = target.run(&[
+        "user",
+        "erase",
+        "--user",
+        "ana",
+        "--yes",
+        "--issuer",
+        ISSUER,
+        "--client-id",
+        "client-1",
+        "--deployment-id",
+        "dep-2",
+    ]);
+    assert_fails(&wrong_deployment, 1, "no data held for user ana");
+    let no_deployment = target.run(&[
+        "user",
+        "erase",
+        "--user",
+        "ana",
+        "--yes",
+        "--issuer",
+        ISSUER,
+        "--client-id",
+        "client-1",
+    ]);
+    assert_fails(&no_deployment, 2, "--deployment-id");
     assert_fails(
         &target.run(&with_platform(&[
             "user", "erase", "--user", "nobody", "--yes",

@@ -487,7 +487,10 @@ impl Deliverer {
         scopes: &[String],
         label: Option<String>,
     ) -> Result<(), ServiceError> {
-        let PlatformScope::Lti13 { issuer, client_id } = &delivery.attempt.scope else {
+        let PlatformScope::Lti13 {
+            issuer, client_id, ..
+        } = &delivery.attempt.scope
+        else {
             return Err(AgsError::NoLineItem.into());
         };
         let store_error = |e: StoreError| {

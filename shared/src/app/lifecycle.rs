@@ -436,10 +436,11 @@ mod tests {
     use crate::domain::ids::{ClientId, ConsumerKey, Issuer};
 
     fn scope() -> PlatformScope {
-        PlatformScope::Lti13 {
-            issuer: Issuer::parse("https://lms.example").unwrap(),
-            client_id: ClientId::parse("c1").unwrap(),
-        }
+        PlatformScope::lti13(
+            Issuer::parse("https://lms.example").unwrap(),
+            ClientId::parse("c1").unwrap(),
+            crate::domain::ids::DeploymentId::parse("dep-1").unwrap(),
+        )
     }
 
     #[test]

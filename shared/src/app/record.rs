@@ -268,10 +268,11 @@ mod tests {
 
     fn facts(user: UserFacts) -> LaunchFacts {
         LaunchFacts {
-            scope: PlatformScope::Lti13 {
-                issuer: Issuer::parse("https://lms.example").unwrap(),
-                client_id: ClientId::parse("c").unwrap(),
-            },
+            scope: PlatformScope::lti13(
+                Issuer::parse("https://lms.example").unwrap(),
+                ClientId::parse("c").unwrap(),
+                crate::domain::ids::DeploymentId::parse("dep-1").unwrap(),
+            ),
             user_id: Some(UserId::parse("u1").unwrap()),
             user,
             context: Some((ContextId::parse("ctx").unwrap(), ContextFacts::default())),

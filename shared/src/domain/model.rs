@@ -115,18 +115,32 @@ pub struct Consumer {
 
 /// The namespace a platform's identifiers live in.
 ///
-/// User, context and resource link ids are only unique within the platform that issued them.
-/// For LTI 1.3 that is one registration (issuer + client id); for LTI 1.1 one consumer key.
+/// Context and resource link ids are only unique within one **deployment** of the tool (LTI
+/// Core 1.3 §5.3.5, §5.4.1): two deployments of one registration may both send link id `42`
+/// for different placements. So for LTI 1.3 every record a launch writes (users, contexts,
+/// resource links, attempts, deliveries, roster caches, session tokens) is keyed by issuer,
+/// client id **and** deployment id; for LTI 1.1 by the consumer key. Users are split per
+/// deployment as well, although a `sub` is unique per issuer: each deployment's staff then see
+/// only the names that deployment's launches sent, under its own privacy settings.
+///
+/// `deployment_id` is `None` only for registration-wide entries (audit entries about a
+/// registration) and for records written before records were scoped per deployment, which
+/// `ltictl migrate deployments` moves under their deployment. Every launch sets it
+/// ([`PlatformScope::lti13`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "lti_version", rename_all = "snake_case")]
 pub enum PlatformScope {
-    /// An LTI 1.3 registration.
+    /// An LTI 1.3 registration, and the deployment within it.
     #[serde(rename = "1.3")]
     Lti13 {
         /// The registration's issuer.
         issuer: Issuer,
         /// The registration's client id.
         client_id: ClientId,
+        /// The deployment the launch came from (`None`: registration-wide, or a record from
+        /// before deployment scoping; see the type's documentation).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deployment_id: Option<DeploymentId>,
     },
     /// An LTI 1.1 consumer.
     #[serde(rename = "1.1")]
@@ -134,6 +148,57 @@ pub enum PlatformScope {
         /// The consumer's key.
         consumer_key: ConsumerKey,
     },
+}
+
+impl PlatformScope {
+    /// The scope of one LTI 1.3 deployment: what every launch record is keyed by.
+    pub fn lti13(issuer: Issuer, client_id: ClientId, deployment_id: DeploymentId) -> Self {
+        PlatformScope::Lti13 {
+            issuer,
+            client_id,
+            deployment_id: Some(deployment_id),
+        }
+    }
+
+    /// A whole LTI 1.3 registration, without a deployment (audit entries about the
+    /// registration, and the key of records from before deployment scoping).
+    pub fn registration(issuer: Issuer, client_id: ClientId) -> Self {
+        PlatformScope::Lti13 {
+            issuer,
+            client_id,
+            deployment_id: None,
+        }
+    }
+
+    /// The LTI 1.3 deployment, when this scope names one.
+    pub fn deployment_id(&self) -> Option<&DeploymentId> {
+        match self {
+            PlatformScope::Lti13 { deployment_id, .. } => deployment_id.as_ref(),
+            PlatformScope::Lti11 { .. } => None,
+        }
+    }
+
+    /// Whether this is an LTI 1.3 scope without a deployment: a record written before
+    /// records were scoped per deployment (or a registration-wide entry).
+    pub fn lacks_deployment(&self) -> bool {
+        matches!(
+            self,
+            PlatformScope::Lti13 {
+                deployment_id: None,
+                ..
+            }
+        )
+    }
+
+    /// The same registration with `deployment` as its deployment (LTI 1.1 unchanged).
+    pub fn with_deployment(&self, deployment: &DeploymentId) -> Self {
+        match self {
+            PlatformScope::Lti13 {
+                issuer, client_id, ..
+            } => PlatformScope::lti13(issuer.clone(), client_id.clone(), deployment.clone()),
+            PlatformScope::Lti11 { .. } => self.clone(),
+        }
+    }
 }
 
 /// A record of an LTI 1.1 consumer that an LTI 1.3 record continues (LTI 1.3 migration: the

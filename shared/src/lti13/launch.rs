@@ -338,12 +338,15 @@ impl VerifiedLaunch {
         &self.registration
     }
 
-    /// The platform scope of the launch's identifiers.
+    /// The platform scope of the launch's identifiers: the registration and the deployment
+    /// (context and resource link ids are unique only within a deployment, LTI Core 1.3
+    /// §5.3.5, §5.4.1).
     pub fn scope(&self) -> PlatformScope {
-        PlatformScope::Lti13 {
-            issuer: self.registration.issuer.clone(),
-            client_id: self.registration.client_id.clone(),
-        }
+        PlatformScope::lti13(
+            self.registration.issuer.clone(),
+            self.registration.client_id.clone(),
+            self.deployment_id.clone(),
+        )
     }
 
     /// The deployment.

@@ -40,6 +40,10 @@ pub enum SessionError {
     /// Expired.
     #[error("the session has expired")]
     Expired,
+    /// An LTI 1.3 session that does not name its deployment in the platform scope (minted
+    /// before records were scoped per deployment), or names two different deployments.
+    #[error("the session does not name its deployment; launch the activity again")]
+    NoDeployment,
 }
 
 /// The claims of an `lti_session` token.
@@ -55,9 +59,11 @@ pub struct SessionClaims {
     pub exp: i64,
     /// Unique id of this token.
     pub jti: String,
-    /// The platform.
+    /// The platform scope every record the session reaches is keyed by: for LTI 1.3 the
+    /// registration **and** deployment (checked by [`verify`]), so the score API and the
+    /// course views never reach another deployment's records.
     pub platform: PlatformScope,
-    /// The LTI 1.3 deployment (none for LTI 1.1).
+    /// The LTI 1.3 deployment (none for LTI 1.1); equal to the one in `platform`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_id: Option<DeploymentId>,
     /// The user, absent for anonymous launches.
@@ -152,6 +158,11 @@ fn verify_inner(
     }
     if claims.exp <= now.unix_timestamp() {
         return Err(SessionError::Expired);
+    }
+    if let PlatformScope::Lti13 { deployment_id, .. } = &claims.platform
+        && (deployment_id.is_none() || *deployment_id != claims.deployment_id)
+    {
+        return Err(SessionError::NoDeployment);
     }
     Ok(claims)
 }
@@ -255,6 +266,46 @@ mod tests {
             ),
             Err(SessionError::WrongAudience)
         );
+    }
+
+    fn lti13_claims(scope_deployment: Option<&str>, deployment: Option<&str>) -> SessionClaims {
+        SessionClaims {
+            platform: PlatformScope::Lti13 {
+                issuer: crate::domain::ids::Issuer::parse("https://lms.example").unwrap(),
+                client_id: crate::domain::ids::ClientId::parse("c").unwrap(),
+                deployment_id: scope_deployment.map(|d| DeploymentId::parse(d).unwrap()),
+            },
+            deployment_id: deployment.map(|d| DeploymentId::parse(d).unwrap()),
+            ..claims()
+        }
+    }
+
+    #[test]
+    fn verify_lti13_session_with_its_deployment_round_trips() {
+        let keys = keys();
+        let good = lti13_claims(Some("dep-2"), Some("dep-2"));
+        let token = issue(&keys, &good).unwrap();
+        let back = verify_for_tool(&token, &keys, "https://tool.example", NOW);
+        assert_eq!(back, Ok(good));
+    }
+
+    #[test]
+    fn verify_lti13_session_without_or_with_another_deployment_is_refused() {
+        let keys = keys();
+        for bad in [
+            // Minted before records were scoped per deployment.
+            lti13_claims(None, Some("dep-2")),
+            lti13_claims(None, None),
+            // The scope names dep-1, the deployment claim dep-2.
+            lti13_claims(Some("dep-1"), Some("dep-2")),
+        ] {
+            let token = issue(&keys, &bad).unwrap();
+            assert_eq!(
+                verify_for_tool(&token, &keys, "https://tool.example", NOW),
+                Err(SessionError::NoDeployment),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

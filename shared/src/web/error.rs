@@ -600,7 +600,7 @@ fn registration_refusal(error: &RegistrationError) -> Refusal {
 fn session_refusal(error: &SessionError) -> Refusal {
     const INVALID: &str = "the token is not a valid launch session of this tool; launch the activity again from the course";
     let (code, advice) = match error {
-        SessionError::Expired => (
+        SessionError::Expired | SessionError::NoDeployment => (
             "session_expired",
             "the launch session has expired; launch the activity again from the course",
         ),

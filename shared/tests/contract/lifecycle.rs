@@ -50,10 +50,11 @@ store_contracts!(
 const T0: OffsetDateTime = datetime!(2026-05-04 09:00:00 UTC);
 
 fn lti13(client_id: &str) -> PlatformScope {
-    PlatformScope::Lti13 {
-        issuer: Issuer::parse("https://lms.example").unwrap(),
-        client_id: ClientId::parse(client_id).unwrap(),
-    }
+    PlatformScope::lti13(
+        Issuer::parse("https://lms.example").unwrap(),
+        ClientId::parse(client_id).unwrap(),
+        lti_shared::domain::ids::DeploymentId::parse("dep-1").unwrap(),
+    )
 }
 
 fn main_scope() -> PlatformScope {

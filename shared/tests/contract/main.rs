@@ -19,6 +19,7 @@ mod support;
 
 mod catalog;
 mod consumers;
+mod deployments;
 mod items;
 mod keystore;
 mod lifecycle;

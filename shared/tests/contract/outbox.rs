@@ -86,10 +86,11 @@ fn ms(n: i64) -> Duration {
 }
 
 fn lti13(iss: &str, client_id: &str) -> PlatformScope {
-    PlatformScope::Lti13 {
-        issuer: Issuer::parse(iss).unwrap(),
-        client_id: ClientId::parse(client_id).unwrap(),
-    }
+    PlatformScope::lti13(
+        Issuer::parse(iss).unwrap(),
+        ClientId::parse(client_id).unwrap(),
+        lti_shared::domain::ids::DeploymentId::parse("dep-1").unwrap(),
+    )
 }
 
 fn lti11(consumer_key: &str) -> PlatformScope {

@@ -7,6 +7,17 @@
 //! escaped with [`key_part`] and scopes rendered with [`scope_key`], so no identifier can forge
 //! a separator. The record's own fields are stored beside the keys as ordinary attributes.
 //!
+//! `<scope>` is `1.3|<issuer>|<client_id>|<deployment_id>` for LTI 1.3 and `1.1|<consumer_key>`
+//! for LTI 1.1. The deployment is part of it because context and resource link ids are unique
+//! only within a deployment (LTI Core 1.3 §5.3.5, §5.4.1): two deployments of one registration
+//! that both send link `42` get two `RLINK#` partitions, so their attempts, deliveries (whose
+//! channel names embed the scope), markers, `CTXUSER#` index entries and roster cache items
+//! (`ITEM#roster#<scope>#<context>`) never meet. Users are split per deployment as well. Items
+//! written before deployment scoping have `1.3|<issuer>|<client_id>` (no deployment part);
+//! `ltictl migrate deployments` finds them with a `Scan` (`sk = USER | CONTEXT | RLINK`,
+//! `begins_with(sk, ATTEMPT#)`, the scope checked in Rust) and rewrites each under its
+//! deployment before deleting the old item ([`crate::app::migrate`]).
+//!
 //! | record        | `pk`                              | `sk`                      | `gsi1pk`                             | `gsi1sk`            |
 //! |---------------|-----------------------------------|---------------------------|--------------------------------------|---------------------|
 //! | registration  | `PLATFORM#<issuer>`               | `CLIENT#<client_id>`      | `PLATFORMS`                          | `<issuer>#<client>` |
@@ -45,6 +56,7 @@
 //! | consume nonce + remove login state      | `TransactWriteItems`: the put above, and `DeleteItem`                |
 //! | take (one-time login state)              | `DeleteItem` if `expires_ms > now`, returning the old item           |
 //! | catalog item by id (launch of a placed item) | `GetItem` (consistent)                                           |
+//! | records without a deployment (migration) | `Scan` with a filter on `sk`, scope checked in Rust (operators only) |
 //! | catalog, ordered by id (picker, ops)     | `Query pk = CATALOG, sk begins_with ITEM#` (consistent)              |
 //! | add / remove catalog item                | `PutItem` if `attribute_not_exists(pk)` / `DeleteItem` if exists     |
 //!

@@ -39,7 +39,7 @@ use super::{
 use crate::adapters::store::{sort_attempts, unix_millis};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{ContextId, ResourceLinkId, UserId};
-use crate::domain::model::{Attempt, AttemptKey, PlatformScope, ResourceLink, User};
+use crate::domain::model::{Attempt, AttemptKey, Context, PlatformScope, ResourceLink, User};
 use crate::domain::outbox::{Delivery, channel_of};
 use crate::domain::record_key::key_part;
 use crate::ports::{DataLifecycle, LaunchRecords, StoreError};
@@ -286,6 +286,37 @@ impl DataLifecycle for DynamoStore {
     ) -> Result<Vec<User>, StoreError> {
         self.scan_records("#sk = :v", "USER", limit, |u: &User| u.updated_at < cutoff)
             .await
+    }
+
+    async fn users_without_deployment(&self, limit: usize) -> Result<Vec<User>, StoreError> {
+        self.scan_records("#sk = :v", "USER", limit, |u: &User| {
+            u.scope.lacks_deployment()
+        })
+        .await
+    }
+
+    async fn contexts_without_deployment(&self, limit: usize) -> Result<Vec<Context>, StoreError> {
+        self.scan_records("#sk = :v", "CONTEXT", limit, |c: &Context| {
+            c.scope.lacks_deployment()
+        })
+        .await
+    }
+
+    async fn resource_links_without_deployment(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<ResourceLink>, StoreError> {
+        self.scan_records("#sk = :v", "RLINK", limit, |l: &ResourceLink| {
+            l.scope.lacks_deployment()
+        })
+        .await
+    }
+
+    async fn attempts_without_deployment(&self, limit: usize) -> Result<Vec<Attempt>, StoreError> {
+        self.scan_records("begins_with(#sk, :v)", "ATTEMPT#", limit, |a: &Attempt| {
+            a.key.scope.lacks_deployment()
+        })
+        .await
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {

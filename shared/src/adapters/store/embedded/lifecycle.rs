@@ -13,7 +13,7 @@ use super::{EmbeddedStore, encode, exec};
 use crate::adapters::store::{sort_attempts, unix_millis};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{ContextId, ResourceLinkId, UserId};
-use crate::domain::model::{Attempt, AttemptKey, PlatformScope, ResourceLink, User};
+use crate::domain::model::{Attempt, AttemptKey, Context, PlatformScope, ResourceLink, User};
 use crate::domain::outbox::{Delivery, channel_of};
 use crate::domain::record_key::scope_key;
 use crate::ports::{DataLifecycle, StoreError};
@@ -24,6 +24,18 @@ CREATE INDEX IF NOT EXISTS attempts_by_user ON attempts (scope, user_id);
 CREATE TABLE IF NOT EXISTS audit_log (
     id TEXT NOT NULL PRIMARY KEY, at_ms INTEGER NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
 ";
+
+/// The records of `all` whose LTI 1.3 scope names no deployment, at most `limit`.
+fn without_deployment<T>(
+    all: Vec<T>,
+    scope: impl Fn(&T) -> &PlatformScope,
+    limit: usize,
+) -> Vec<T> {
+    all.into_iter()
+        .filter(|record| scope(record).lacks_deployment())
+        .take(limit)
+        .collect()
+}
 
 impl EmbeddedStore {
     /// Runs one `DELETE` and answers whether it removed a row.
@@ -159,6 +171,49 @@ impl DataLifecycle for EmbeddedStore {
         list.sort_by_key(|a| a.last_activity_at);
         list.truncate(limit);
         Ok(list)
+    }
+
+    async fn users_without_deployment(&self, limit: usize) -> Result<Vec<User>, StoreError> {
+        let all: Vec<User> = self
+            .read_bodies(
+                "SELECT body FROM users WHERE scope LIKE '1.3|%'",
+                Vec::new(),
+            )
+            .await?;
+        Ok(without_deployment(all, |u| &u.scope, limit))
+    }
+
+    async fn contexts_without_deployment(&self, limit: usize) -> Result<Vec<Context>, StoreError> {
+        let all: Vec<Context> = self
+            .read_bodies(
+                "SELECT body FROM contexts WHERE scope LIKE '1.3|%'",
+                Vec::new(),
+            )
+            .await?;
+        Ok(without_deployment(all, |c| &c.scope, limit))
+    }
+
+    async fn resource_links_without_deployment(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<ResourceLink>, StoreError> {
+        let all: Vec<ResourceLink> = self
+            .read_bodies(
+                "SELECT body FROM resource_links WHERE scope LIKE '1.3|%'",
+                Vec::new(),
+            )
+            .await?;
+        Ok(without_deployment(all, |l| &l.scope, limit))
+    }
+
+    async fn attempts_without_deployment(&self, limit: usize) -> Result<Vec<Attempt>, StoreError> {
+        let all: Vec<Attempt> = self
+            .read_bodies(
+                "SELECT body FROM attempts WHERE scope LIKE '1.3|%'",
+                Vec::new(),
+            )
+            .await?;
+        Ok(without_deployment(all, |a| &a.key.scope, limit))
     }
 
     async fn users_not_seen_since(
