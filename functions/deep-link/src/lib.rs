@@ -35,7 +35,7 @@ use lti_shared::ports::{Catalog, ExpiringItems, ItemKind, KeyStore};
 use lti_shared::web::binding::{CookielessError, LaunchForm, clear_state_cookie, cookieless_page};
 use lti_shared::web::content_item::ContentItemSelection;
 use lti_shared::web::error::{Flow, PageRefusal, Surface, WebError, respond};
-use lti_shared::web::http::{html_response, param, params, request_id};
+use lti_shared::web::http::{MAX_FORM_BYTES, html_response, param, params, request_id};
 use lti_shared::web::pages::deep_link::{
     ACTION_CANCEL, ACTION_SELECT, CONTENT_ITEM_REQUEST_FIELD, Picker, PickerItem, REQUEST_FIELD,
 };
@@ -120,6 +120,10 @@ impl DeepLink {
         let id = request_id(&req);
         if *req.method() != http::Method::POST {
             return respond(&WebError::MethodNotAllowed("POST"), &id, Surface::Page);
+        }
+        let size = req.body().len();
+        if size > MAX_FORM_BYTES {
+            return page(PageRefusal::FormTooLarge(size), &id);
         }
         let params = params(&req);
         let lti13 = param(&params, "id_token").is_some();

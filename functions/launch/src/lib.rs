@@ -35,7 +35,9 @@ use lti_shared::ports::{Catalog, KeyStore, LaunchRecords};
 use lti_shared::web::binding::{CookielessError, LaunchForm, clear_state_cookie, cookieless_page};
 use lti_shared::web::content_item::ContentItemSelection;
 use lti_shared::web::error::{Flow, PageRefusal, Surface, WebError, respond};
-use lti_shared::web::http::{html_response, oauth_request_params, param, params, request_id};
+use lti_shared::web::http::{
+    MAX_FORM_BYTES, html_response, oauth_request_params, param, params, request_id,
+};
 use lti_shared::web::pages::{Activity, AutoSubmit, render};
 use url::Url;
 
@@ -97,6 +99,10 @@ impl Launch {
     }
 
     async fn launch(&self, req: &Request, id: &str) -> Response<Body> {
+        let size = req.body().len();
+        if size > MAX_FORM_BYTES {
+            return refused(PageRefusal::FormTooLarge(size), id);
+        }
         let params = params(req);
         if is_lti11_launch(&params) {
             if is_content_item_request(&params) {

@@ -71,6 +71,28 @@ async fn get_launch_is_405() {
 }
 
 #[tokio::test]
+async fn post_larger_than_any_launch_form_is_413_before_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    // An LTI 1.1-looking form padded past the cap: refused whole, nothing verified.
+    let huge = format!(
+        "lti_message_type=basic-lti-launch-request&oauth_signature=x&custom_pad={}",
+        "a".repeat(300 * 1024)
+    );
+    let response = handler(dir.path())
+        .handle(event("POST", "/launch", &huge, None))
+        .await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(reason(&response), "REQUEST_TOO_LARGE");
+    // The same form at a usual size reaches the LTI 1.1 verifier (and is refused there).
+    let usual = "lti_message_type=basic-lti-launch-request&oauth_signature=x&custom_pad=a";
+    let response = handler(dir.path())
+        .handle(event("POST", "/launch", usual, None))
+        .await;
+    assert_ne!(response.status(), 413);
+    assert_ne!(reason(&response), "REQUEST_TOO_LARGE");
+}
+
+#[tokio::test]
 async fn post_without_id_token_is_400_invalid_request() {
     let dir = tempfile::tempdir().unwrap();
     let response = handler(dir.path())

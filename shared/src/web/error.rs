@@ -106,6 +106,9 @@ pub enum PageRefusal {
     /// A placed activity was removed from the catalog; the value is its id.
     #[error("the placed activity {0} is no longer in the catalog")]
     ItemRemoved(String),
+    /// A launch or selection form larger than any platform sends (the size, in bytes).
+    #[error("the form is {0} bytes, more than a launch form can be")]
+    FormTooLarge(usize),
     /// The demo activity's session token is not valid.
     #[error("the activity session is not valid: {0}")]
     ActivitySessionInvalid(String),
@@ -742,6 +745,14 @@ fn page_refusal(error: &PageRefusal) -> Refusal {
                 Cow::Owned(format!(
                     "The activity placed here ({item}) was removed from the tool's catalog. Ask your instructor to replace the link with another activity, or the tool's administrator to add it back (ltictl catalog add --id {item} …)."
                 )),
+            ),
+            PageRefusal::FormTooLarge(_) => (
+                413,
+                "REQUEST_TOO_LARGE",
+                LAUNCH_REFUSED,
+                Cow::Borrowed(
+                    "The platform sent a launch far larger than any launch can be. Go back to your course and open the activity again; if it keeps failing, tell your LMS administrator the reason code.",
+                ),
             ),
             PageRefusal::ActivitySessionInvalid(_) => (
                 401,

@@ -7,6 +7,11 @@
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
+/// The largest form body a launch or selection endpoint reads (256 KiB): twice the largest
+/// id_token the verifier accepts, and far above any LTI 1.1 launch form (a few kilobytes).
+/// Anything larger is refused before it is parsed.
+pub const MAX_FORM_BYTES: usize = 256 * 1024;
+
 /// The id that ties a response to its log lines: Lambda's invocation id, else the function
 /// URL event's own request id, else (locally) a fresh one.
 pub fn request_id(req: &Request) -> String {
