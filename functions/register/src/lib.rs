@@ -56,24 +56,17 @@ use lti_shared::web::pages::{RegisterConfirm, RegisterDone, RegisterUpdate, rend
 /// The environment variable with the operator's privacy level on Lambda (`anonymous`,
 /// `name_only`, `email_only` or `public`; the stack's `PrivacyLevel` parameter). Unset or
 /// empty: `anonymous`, the most private.
-pub const PRIVACY_VAR: &str = "LTI_PRIVACY_LEVEL";
+pub const PRIVACY_VAR: &str = lti_shared::compose::config::PRIVACY_LEVEL_VAR;
 
 /// The environment variable that opens registration to anyone who can reach `/register`, with
 /// no invitation (`true`; the stack's `OpenRegistration` parameter). Unset, empty or `false`:
 /// by invitation only.
-pub const OPEN_VAR: &str = "LTI_OPEN_REGISTRATION";
+pub const OPEN_VAR: &str = lti_shared::compose::config::OPEN_REGISTRATION_VAR;
 
 /// Whether `value` (the value of [`OPEN_VAR`]) opens registration: unset or empty is closed;
 /// anything else must be `true` or `false`.
 pub fn open_registration(value: Option<&str>) -> Result<bool, String> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(false),
-        Some(text) if text.eq_ignore_ascii_case("true") => Ok(true),
-        Some(text) if text.eq_ignore_ascii_case("false") => Ok(false),
-        Some(text) => Err(format!(
-            "{OPEN_VAR}={text:?} must be true or false (unset: registration by invitation only)"
-        )),
-    }
+    lti_shared::compose::config::parse_open_registration(value)
 }
 
 /// What the audit log names as the command of a registration update.
@@ -99,15 +92,7 @@ pub struct RegisterOptions {
 /// The privacy level in `value` (the value of [`PRIVACY_VAR`]): unset or empty is the most
 /// private, [`PrivacyLevel::Anonymous`]; anything else must name a level.
 pub fn privacy_level(value: Option<&str>) -> Result<PrivacyLevel, String> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(PrivacyLevel::Anonymous),
-        Some(text) => PrivacyLevel::parse(text).ok_or_else(|| {
-            format!(
-                "{PRIVACY_VAR}={text:?} is not a privacy level; use anonymous, name_only, \
-                 email_only or public"
-            )
-        }),
-    }
+    lti_shared::compose::config::parse_privacy_level(value)
 }
 
 /// The handler and the ports it uses.

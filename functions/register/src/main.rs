@@ -1,5 +1,5 @@
 //! Lambda entry point of the `register` function (LTI Dynamic Registration): configuration
-//! (with the operator's privacy level, [`register::PRIVACY_VAR`]) read once, the DynamoDB store
+//! (with the operator's privacy level and whether registration is open) read once, the DynamoDB store
 //! built from it (no secret access), then served.
 
 use std::sync::Arc;
@@ -11,23 +11,18 @@ use lti_shared::domain::tool::ToolUrls;
 use lti_shared::lti13::dynamic_registration::UrlPolicy;
 use lti_shared::lti13::lms_config::ToolProfile;
 use lti_shared::web::serve::{init_logging, serve};
-use register::{
-    OPEN_VAR, PRIVACY_VAR, Register, RegisterOptions, open_registration, privacy_level,
-};
+use register::{Register, RegisterOptions};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     init_logging();
-    // The operator's privacy level, read once like the rest of the configuration: a value
-    // that names no level stops the function at cold start.
-    let privacy = privacy_level(std::env::var(PRIVACY_VAR).ok().as_deref())?;
-    // Registration by invitation unless the operator opened it (a wrong value stops the
-    // function rather than opening it).
-    let open_registration = open_registration(std::env::var(OPEN_VAR).ok().as_deref())?;
-    if open_registration {
-        tracing::warn!("{OPEN_VAR}=true: anyone who can reach /register can register a platform");
-    }
     let aws = Aws::connect(Config::from_env()?).await;
+    let open_registration = aws.config().open_registration;
+    if open_registration {
+        tracing::warn!(
+            "LTI_OPEN_REGISTRATION=true: anyone who can reach /register can register a platform"
+        );
+    }
     let store = aws.store()?;
     // On Lambda, platforms are reached over https only (loopback is the runtime API).
     let registrar = Registrar::new(UrlPolicy {
@@ -43,7 +38,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         RegisterOptions {
             auto_activate: aws.config().auto_activate,
             profile: ToolProfile {
-                privacy,
+                privacy: aws.config().privacy,
                 ..ToolProfile::default()
             },
             open_registration,

@@ -9,6 +9,7 @@ use url::Url;
 
 use crate::app::lifecycle::Retention;
 use crate::domain::secret::OriginSecret;
+use crate::lti13::lms_config::PrivacyLevel;
 
 /// The secret holding the key document (name or ARN).
 pub const SECRET_ID_VAR: &str = "LTI_SECRET_ID";
@@ -39,6 +40,14 @@ pub const ORIGIN_VERIFY_VAR: &str = "LTI_ORIGIN_VERIFY";
 /// Runtime API. Unset, every outbound request follows the strict policy.
 pub const OUTBOUND_LOCAL_VAR: &str = "LTI_OUTBOUND_LOCAL";
 
+/// The operator's privacy level for Dynamic Registration and `/config/canvas.json`
+/// (`anonymous`, `name_only`, `email_only`, `public`; the stack's `PrivacyLevel` parameter).
+pub const PRIVACY_LEVEL_VAR: &str = "LTI_PRIVACY_LEVEL";
+
+/// `true` opens Dynamic Registration to anyone who can reach `/register`, with no invitation
+/// (the stack's `OpenRegistration` parameter). Unset, empty or `false`: by invitation only.
+pub const OPEN_REGISTRATION_VAR: &str = "LTI_OPEN_REGISTRATION";
+
 /// The default in-memory lifetime of the key document. Next keys are published a rotation
 /// ahead, so a few minutes of staleness never breaks a signature.
 pub const DEFAULT_SECRET_CACHE: Duration = Duration::from_secs(300);
@@ -59,23 +68,12 @@ pub enum ConfigError {
     },
 }
 
-/// A required, non-empty variable.
-pub fn required(name: &'static str) -> Result<String, ConfigError> {
-    match std::env::var(name) {
-        Ok(value) if !value.trim().is_empty() => Ok(value),
-        _ => Err(ConfigError::Missing(name)),
-    }
-}
-
-/// A boolean variable: `true` or `false` (any case), unset or empty meaning `false`.
-pub fn flag(name: &'static str) -> Result<bool, ConfigError> {
-    match std::env::var(name) {
-        Err(_) => Ok(false),
-        Ok(text) => parse_flag(&text).ok_or_else(|| ConfigError::Invalid {
-            name,
-            reason: format!("{text:?} is not true or false"),
-        }),
-    }
+/// A boolean variable's value: `true` or `false` (any case); empty means `false`.
+fn parse_bool(name: &'static str, text: &str) -> Result<bool, ConfigError> {
+    parse_flag(text).ok_or_else(|| ConfigError::Invalid {
+        name,
+        reason: format!("{text:?} is not true or false"),
+    })
 }
 
 fn parse_flag(text: &str) -> Option<bool> {
@@ -86,46 +84,72 @@ fn parse_flag(text: &str) -> Option<bool> {
     }
 }
 
-/// The secret cache lifetime from [`SECRET_CACHE_SECONDS_VAR`], or the default.
+/// The value of [`SECRET_CACHE_SECONDS_VAR`]: whole seconds.
+fn parse_cache_seconds(text: &str) -> Result<Duration, ConfigError> {
+    text.trim()
+        .parse::<u64>()
+        .map(Duration::from_secs)
+        .map_err(|_| ConfigError::Invalid {
+            name: SECRET_CACHE_SECONDS_VAR,
+            reason: format!("{text:?} is not a whole number of seconds"),
+        })
+}
+
+/// The value of [`ORIGIN_VERIFY_VAR`]: refused when too short to be a secret.
+fn parse_origin_secret(text: String) -> Result<OriginSecret, ConfigError> {
+    OriginSecret::new(text).ok_or(ConfigError::Invalid {
+        name: ORIGIN_VERIFY_VAR,
+        reason: format!(
+            "shorter than {} characters (the value is not shown)",
+            OriginSecret::MIN_LEN
+        ),
+    })
+}
+
+/// The privacy level a value of [`PRIVACY_LEVEL_VAR`] names: unset or empty is the most
+/// private ([`PrivacyLevel::Anonymous`]); anything else must name a level.
+pub fn parse_privacy_level(value: Option<&str>) -> Result<PrivacyLevel, String> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(PrivacyLevel::Anonymous),
+        Some(text) => PrivacyLevel::parse(text).ok_or_else(|| {
+            format!(
+                "{PRIVACY_LEVEL_VAR}={text:?} is not a privacy level; use anonymous, name_only, \
+                 email_only or public"
+            )
+        }),
+    }
+}
+
+/// Whether a value of [`OPEN_REGISTRATION_VAR`] opens registration: unset or empty is closed;
+/// anything else must be `true` or `false` (a typo never opens it).
+pub fn parse_open_registration(value: Option<&str>) -> Result<bool, String> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(false),
+        Some(text) if text.eq_ignore_ascii_case("true") => Ok(true),
+        Some(text) if text.eq_ignore_ascii_case("false") => Ok(false),
+        Some(text) => Err(format!(
+            "{OPEN_REGISTRATION_VAR}={text:?} must be true or false (unset: registration by \
+             invitation only)"
+        )),
+    }
+}
+
+/// A variable of the process environment, `None` when unset or blank.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The secret cache lifetime from [`SECRET_CACHE_SECONDS_VAR`], or the default (for `ltictl`,
+/// which reads only this part of the configuration).
 pub fn secret_cache_ttl() -> Result<Duration, ConfigError> {
-    match std::env::var(SECRET_CACHE_SECONDS_VAR) {
-        Err(_) => Ok(DEFAULT_SECRET_CACHE),
-        Ok(text) => {
-            text.parse::<u64>()
-                .map(Duration::from_secs)
-                .map_err(|_| ConfigError::Invalid {
-                    name: SECRET_CACHE_SECONDS_VAR,
-                    reason: format!("{text:?} is not a whole number of seconds"),
-                })
-        }
-    }
+    env_var(SECRET_CACHE_SECONDS_VAR)
+        .map_or(Ok(DEFAULT_SECRET_CACHE), |text| parse_cache_seconds(&text))
 }
 
-/// The origin secret from [`ORIGIN_VERIFY_VAR`]: `None` when unset or empty (local runs of the
-/// Lambda binaries, which no CloudFront fronts), an error when set but too short to be a secret.
-pub fn origin_secret() -> Result<Option<OriginSecret>, ConfigError> {
-    match std::env::var(ORIGIN_VERIFY_VAR) {
-        Err(_) => Ok(None),
-        Ok(text) if text.trim().is_empty() => Ok(None),
-        Ok(text) => OriginSecret::new(text)
-            .map(Some)
-            .ok_or(ConfigError::Invalid {
-                name: ORIGIN_VERIFY_VAR,
-                reason: format!(
-                    "shorter than {} characters (the value is not shown)",
-                    OriginSecret::MIN_LEN
-                ),
-            }),
-    }
-}
-
-/// The retention period from [`RETENTION_DAYS_VAR`], or the default (400 days).
+/// The retention period from [`RETENTION_DAYS_VAR`], or the default (400 days; for
+/// `ltictl`, which reads only this part of the configuration).
 pub fn retention() -> Result<Retention, ConfigError> {
-    match std::env::var(RETENTION_DAYS_VAR) {
-        Err(_) => Ok(Retention::default()),
-        Ok(text) if text.trim().is_empty() => Ok(Retention::default()),
-        Ok(text) => parse_retention_days(&text),
-    }
+    env_var(RETENTION_DAYS_VAR).map_or(Ok(Retention::default()), |text| parse_retention_days(&text))
 }
 
 /// Parses a retention period in whole days (`0`: forever), as [`RETENTION_DAYS_VAR`] holds it.
@@ -215,6 +239,10 @@ pub struct Config {
     /// Outbound requests may reach loopback over http ([`OUTBOUND_LOCAL_VAR`]; local
     /// emulation only).
     pub outbound_local: bool,
+    /// How much personal data registration asks platforms for ([`PRIVACY_LEVEL_VAR`]).
+    pub privacy: PrivacyLevel,
+    /// Dynamic Registration without an invitation ([`OPEN_REGISTRATION_VAR`]).
+    pub open_registration: bool,
 }
 
 impl Config {
@@ -236,27 +264,11 @@ impl Config {
                 })
             })
             .transpose()?;
-        let origin = match set(ORIGIN_VERIFY_VAR) {
-            None => None,
-            Some(text) => Some(OriginSecret::new(text).ok_or(ConfigError::Invalid {
-                name: ORIGIN_VERIFY_VAR,
-                reason: format!(
-                    "shorter than {} characters (the value is not shown)",
-                    OriginSecret::MIN_LEN
-                ),
-            })?),
-        };
-        let secret_cache_ttl = match set(SECRET_CACHE_SECONDS_VAR) {
-            None => DEFAULT_SECRET_CACHE,
-            Some(text) => text
-                .trim()
-                .parse::<u64>()
-                .map(Duration::from_secs)
-                .map_err(|_| ConfigError::Invalid {
-                    name: SECRET_CACHE_SECONDS_VAR,
-                    reason: format!("{text:?} is not a whole number of seconds"),
-                })?,
-        };
+        let origin = set(ORIGIN_VERIFY_VAR)
+            .map(parse_origin_secret)
+            .transpose()?;
+        let secret_cache_ttl = set(SECRET_CACHE_SECONDS_VAR)
+            .map_or(Ok(DEFAULT_SECRET_CACHE), |text| parse_cache_seconds(&text))?;
         let queues = match (set(QUEUE_URL_VAR), set(DEAD_LETTER_QUEUE_URL_VAR)) {
             (None, None) => None,
             (Some(retries), Some(dead_letters)) => Some(QueueUrls {
@@ -266,24 +278,18 @@ impl Config {
             (Some(_), None) => return Err(ConfigError::Missing(DEAD_LETTER_QUEUE_URL_VAR)),
             (None, Some(_)) => return Err(ConfigError::Missing(QUEUE_URL_VAR)),
         };
-        let auto_activate = match set(AUTO_ACTIVATE_VAR) {
-            None => false,
-            Some(text) => parse_flag(&text).ok_or_else(|| ConfigError::Invalid {
-                name: AUTO_ACTIVATE_VAR,
-                reason: format!("{text:?} is not true or false"),
-            })?,
-        };
-        let outbound_local = match set(OUTBOUND_LOCAL_VAR) {
-            None => false,
-            Some(text) => parse_flag(&text).ok_or_else(|| ConfigError::Invalid {
-                name: OUTBOUND_LOCAL_VAR,
-                reason: format!("{text:?} is not true or false"),
-            })?,
-        };
-        let retention = match set(RETENTION_DAYS_VAR) {
-            None => Retention::default(),
-            Some(text) => parse_retention_days(&text)?,
-        };
+        let auto_activate = set(AUTO_ACTIVATE_VAR)
+            .map_or(Ok(false), |text| parse_bool(AUTO_ACTIVATE_VAR, &text))?;
+        let outbound_local = set(OUTBOUND_LOCAL_VAR)
+            .map_or(Ok(false), |text| parse_bool(OUTBOUND_LOCAL_VAR, &text))?;
+        let retention = set(RETENTION_DAYS_VAR)
+            .map_or(Ok(Retention::default()), |text| parse_retention_days(&text))?;
+        let invalid =
+            |name: &'static str| move |reason: String| ConfigError::Invalid { name, reason };
+        let privacy = parse_privacy_level(set(PRIVACY_LEVEL_VAR).as_deref())
+            .map_err(invalid(PRIVACY_LEVEL_VAR))?;
+        let open_registration = parse_open_registration(set(OPEN_REGISTRATION_VAR).as_deref())
+            .map_err(invalid(OPEN_REGISTRATION_VAR))?;
         Ok(Self {
             public_url,
             origin,
@@ -294,6 +300,8 @@ impl Config {
             auto_activate,
             retention,
             outbound_local,
+            privacy,
+            open_registration,
         })
     }
 
